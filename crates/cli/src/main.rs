@@ -1,0 +1,2 @@
+//! The `deps` command line.
+fn main() {}
