@@ -4,9 +4,39 @@
 //!
 //! Pure data and parsing: no I/O, no async.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod arch;
+mod boot;
+mod cached_json;
+mod components;
+mod dependency;
 mod digest;
 mod error;
+mod filter;
+mod go_json;
+mod item;
 pub mod pathsafe;
+mod reference;
+mod seeds;
+mod templates;
+mod vmconfig;
 
+pub use arch::{SUPPORTED_ARCHS, host_arch, normalize_archs};
+pub use boot::{BootArtifact, BootInfo};
+pub use cached_json::to_cached_json;
+pub use components::{ComponentImage, Components, ComponentsManifest, RECOMMENDED_ADDONS};
+pub use dependency::Dependency;
 pub use digest::{Digest, DigestAlgo};
 pub use error::Error;
+pub use filter::{ComponentImageFilter, ItemFilter, parse_list};
+pub use item::Item;
+pub use reference::ImageRef;
+pub use seeds::{SeedSnapshot, Seeds, SeedsManifest};
+pub use templates::{
+    TEMPLATE_CHART_TYPE_CHART, TEMPLATE_CHART_TYPE_OCI, TemplateChart, TemplateDependencies, Templates,
+    TemplatesManifest,
+};
+pub use vmconfig::{
+    DEFAULT_KIND, IMAGE_DEP_NAME, Manifest, OS, OsInfo, VMCONFIG_DEP_NAME, VmConfig, vmconfig_manifest_name,
+};
