@@ -1,2 +1,117 @@
-//! `cargo xtask`.
-fn main() {}
+//! `cargo xtask`: generate fixture mirrors, serve one, run the demo.
+
+mod demo;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use xtask::fixtures::{self, FixtureOptions, SUMMARY_FILE};
+use xtask::mirror::Mirror;
+
+/// Developer tasks for deps.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The tasks.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate a fixture mirror directory.
+    Fixtures {
+        /// Output directory [default: target/fixtures/mirror].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Divide real sizes by this (1 = real sizes) [default: about 64 MiB in total].
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        scale: Option<u64>,
+        /// Directory of real-shaped manifests [default: ../shared/fixtures/real, else built-in copies].
+        #[arg(long)]
+        source: Option<PathBuf>,
+    },
+    /// Serve a fixture mirror directory on 127.0.0.1 until Ctrl-C.
+    Mirror {
+        /// Directory to serve [default: target/fixtures/mirror].
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Port (0 picks a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Generate fixtures into the directory first (also done when it has none).
+        #[arg(long)]
+        generate: bool,
+    },
+    /// Run the end-to-end demo.
+    Demo,
+}
+
+fn main() -> ExitCode {
+    tracing_init();
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Diagnostics go to stderr, filtered by `RUST_LOG` (errors only by default).
+fn tracing_init() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Runs one task.
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Fixtures { out, scale, source } => {
+            let mut opts = FixtureOptions::new(out.unwrap_or_else(fixtures::default_out_dir));
+            opts.scale = scale;
+            if source.is_some() {
+                opts.source = source;
+            }
+            generate(&opts)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Mirror { dir, port, generate: force } => {
+            let dir = dir.unwrap_or_else(fixtures::default_out_dir);
+            if force || !dir.join(SUMMARY_FILE).is_file() {
+                generate(&FixtureOptions::new(&dir))?;
+            }
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            runtime.block_on(serve(dir, port))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo => Ok(demo::run()),
+    }
+}
+
+/// Generates fixtures and says what was written.
+fn generate(opts: &FixtureOptions) -> anyhow::Result<()> {
+    let summary = fixtures::generate(opts)?;
+    println!(
+        "fixtures: wrote {} files ({:.1} MiB, scale {}) to {}",
+        summary.files,
+        summary.total_bytes as f64 / f64::from(1 << 20),
+        summary.scale,
+        opts.out.display()
+    );
+    Ok(())
+}
+
+/// Serves `dir` until Ctrl-C.
+async fn serve(dir: PathBuf, port: u16) -> anyhow::Result<()> {
+    let mirror = Mirror::start_on(dir.clone(), SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
+    println!("mirror: serving {} at {}", dir.display(), mirror.base_url());
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    mirror.shutdown().await;
+    Ok(())
+}

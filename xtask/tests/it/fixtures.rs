@@ -1,0 +1,245 @@
+//! Fixture generation: reproducible to the byte, manifests consistent with
+//! the files they name, and the shapes the manager's tests rely on.
+
+use std::path::Path;
+
+use serde_json::Value;
+use sha2::{Digest as _, Sha256, Sha512};
+use xtask::fixtures::{self, FixtureOptions, FixtureSummary, PLACEHOLDER_BASE_URL};
+
+const SCALE: u64 = 1000;
+
+fn generate(dir: &Path) -> FixtureSummary {
+    let mut opts = FixtureOptions::new(dir);
+    opts.scale = Some(SCALE);
+    fixtures::generate(&opts).unwrap()
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// `algo:hex` of a file, with the algorithm of `like`.
+fn digest_like(path: &Path, like: &str) -> String {
+    let bytes = std::fs::read(path).unwrap();
+    match like.split(':').next().unwrap() {
+        "sha256" => format!("sha256:{}", hex::encode(Sha256::digest(&bytes))),
+        "sha512" => format!("sha512:{}", hex::encode(Sha512::digest(&bytes))),
+        other => panic!("unexpected algorithm {other}"),
+    }
+}
+
+/// Checks an entry's URL, size and digest against the file it names; returns its path.
+fn check_entry(root: &Path, name: &str, entry: &Value) -> String {
+    let url = entry["url"].as_str().unwrap();
+    let rel =
+        url.strip_prefix(&format!("{PLACEHOLDER_BASE_URL}/")).unwrap_or_else(|| panic!("{name}: {url}"));
+    assert!(rel.starts_with(&format!("vmconfig/artifacts/{name}/{}/", entry["version"].as_str().unwrap())));
+    let file = root.join(rel);
+    let size = entry["size"].as_u64().unwrap();
+    assert!(size >= 1);
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), size, "{name}");
+    let digest = entry["digest"].as_str().unwrap();
+    assert_eq!(digest_like(&file, digest), digest, "{name}");
+    rel.to_owned()
+}
+
+#[test]
+fn generation_is_reproducible() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (sa, sb) = (generate(a.path()), generate(b.path()));
+    assert_eq!(sa, sb);
+    for file in [
+        "FIXTURES.json",
+        "manifests/vmconfig_knc_debian-13_arm64.json",
+        "manifests/vmconfig_knc_debian-13_amd64.json",
+        "manifests/seeds.json",
+        "local/vmconfig.json",
+    ] {
+        assert_eq!(
+            std::fs::read(a.path().join(file)).unwrap(),
+            std::fs::read(b.path().join(file)).unwrap(),
+            "{file}"
+        );
+    }
+    // Generating again over an existing directory gives the same result.
+    assert_eq!(generate(a.path()), sa);
+}
+
+#[test]
+fn vmconfig_manifests_match_their_files() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path());
+    let real = json(
+        &fixtures::default_source_dir()
+            .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/real"), |d| d.to_path_buf())
+            .join("vmconfig_knc_debian-13_arm64.json"),
+    );
+    for arch in fixtures::ARCHS {
+        let m = json(&dir.path().join("manifests").join(fixtures::vmconfig_manifest_file(arch)));
+        let vm = &m["vmconfig"];
+        assert_eq!(vm["version"], "fixture-1");
+        assert_eq!(vm["os"]["arch"], arch);
+        assert!(vm["os"]["boot"]["kernel"]["path"].as_str().unwrap().ends_with(arch));
+        let image = check_entry(dir.path(), "os-image", &vm["os"]["image"]);
+        assert!(image.contains(arch), "{image}");
+        assert!(vm["os"]["image"]["digest"].as_str().unwrap().starts_with("sha512:"));
+        let deps = vm["dependencies"].as_object().unwrap();
+        assert_eq!(deps.len(), real["vmconfig"]["dependencies"].as_object().unwrap().len());
+        for (name, dep) in deps {
+            check_entry(dir.path(), name, dep);
+            let real_dep = &real["vmconfig"]["dependencies"][name];
+            if name != "vmconfig" {
+                let algo = |d: &Value| d["digest"].as_str().unwrap().split(':').next().unwrap().to_owned();
+                assert_eq!(algo(dep), algo(real_dep), "{name} keeps its digest algorithm");
+                assert_eq!(
+                    dep["size"].as_u64().unwrap(),
+                    (real_dep["size"].as_u64().unwrap() / SCALE).max(1)
+                );
+                assert_eq!(dep["type"], real_dep["type"]);
+            }
+        }
+        // The published manifest carries a released vmconfig entry, not the stub.
+        assert_eq!(deps["vmconfig"]["version"], "fixture-1");
+        assert!(deps["vmconfig"]["url"].as_str().unwrap().ends_with(&format!("{arch}.tar.gz")));
+    }
+}
+
+#[test]
+fn architectures_get_distinct_content_where_file_names_differ() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path());
+    let m = |arch| json(&dir.path().join("manifests").join(fixtures::vmconfig_manifest_file(arch)));
+    let (arm, amd) = (m("arm64"), m("amd64"));
+    let dep = |m: &Value, n: &str| m["vmconfig"]["dependencies"][n].clone();
+    assert_ne!(dep(&arm, "runc")["digest"], dep(&amd, "runc")["digest"]);
+    assert!(dep(&amd, "runc")["url"].as_str().unwrap().ends_with("runc.amd64"));
+    assert_ne!(arm["vmconfig"]["os"]["image"]["digest"], amd["vmconfig"]["os"]["image"]["digest"]);
+    // Upstream names some binaries without the arch: one mirror path, one content.
+    assert_eq!(dep(&arm, "kubectl"), dep(&amd, "kubectl"));
+}
+
+#[test]
+fn local_vmconfig_keeps_the_unreleased_stub() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path());
+    let local = json(&dir.path().join("local/vmconfig.json"));
+    let mut published = json(&dir.path().join("manifests/vmconfig_knc_debian-13_arm64.json"));
+    let stub = &local["vmconfig"]["dependencies"]["vmconfig"];
+    assert_eq!(
+        (stub["url"].as_str(), stub["digest"].as_str(), stub["size"].as_u64()),
+        (Some(""), Some(""), Some(0))
+    );
+    published["vmconfig"]["dependencies"]["vmconfig"] = stub.clone();
+    assert_eq!(local, published, "otherwise the same as the published arm64 manifest");
+}
+
+#[test]
+fn seeds_components_and_templates() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = generate(dir.path());
+    let seeds = json(&dir.path().join("manifests/seeds.json"));
+    assert_eq!(seeds["seeds"]["version"], "fixture-1");
+    assert_eq!(seeds["seeds"]["components"], "fixture-1");
+    for name in ["minimal", "recommended"] {
+        let snap = &seeds["seeds"]["snapshots"][name];
+        let url = snap["url"].as_str().unwrap();
+        assert_eq!(url, format!("{PLACEHOLDER_BASE_URL}/seeds/snapshots/{name}.netsy"));
+        let file = dir.path().join(format!("seeds/snapshots/{name}.netsy"));
+        let size = snap["size"].as_u64().unwrap();
+        assert!((100 << 10..1 << 20).contains(&size), "a few hundred KiB: {size}");
+        assert_eq!(std::fs::metadata(&file).unwrap().len(), size);
+        let digest = snap["digest"].as_str().unwrap();
+        assert!(digest.starts_with("sha512:"));
+        assert_eq!(digest_like(&file, digest), digest);
+
+        let local = json(&dir.path().join("local/seeds.json"));
+        let path = local["seeds"]["snapshots"][name]["path"].as_str().unwrap();
+        let local_file = dir.path().join("local").join(path);
+        assert!(local_file.is_file(), "{path} next to local/seeds.json");
+        assert!(local["seeds"]["snapshots"][name].get("url").is_none());
+        assert_ne!(std::fs::read(local_file).unwrap(), std::fs::read(&file).unwrap());
+    }
+
+    let components = json(&dir.path().join("manifests/components.json"));
+    assert_eq!(components["components"]["version"], "fixture-1");
+    assert!(components["components"]["images"].as_array().unwrap().len() > 10);
+    let templates = json(&dir.path().join("manifests/templates.json"));
+    assert_eq!(templates, serde_json::json!({"templates": {"version": "fixture-1", "charts": []}}));
+
+    assert_eq!(FixtureSummary::read(dir.path()).unwrap(), summary);
+    let netsy: Vec<_> = summary.items_of("manifests/seeds.json").map(|i| i.name.as_str()).collect();
+    assert_eq!(netsy, ["minimal", "recommended"]);
+}
+
+#[test]
+fn summary_lists_every_item_with_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = generate(dir.path());
+    assert_eq!(summary.scale, SCALE);
+    let arm = summary.items_of("manifests/vmconfig_knc_debian-13_arm64.json").count();
+    let m = json(&dir.path().join("manifests/vmconfig_knc_debian-13_arm64.json"));
+    assert_eq!(arm, m["vmconfig"]["dependencies"].as_object().unwrap().len() + 1);
+    for item in &summary.items {
+        let file = dir.path().join(&item.path);
+        assert_eq!(std::fs::metadata(&file).unwrap().len(), item.size, "{}", item.path);
+        assert_eq!(digest_like(&file, &item.digest), item.digest, "{}", item.path);
+    }
+    let mut paths: Vec<&str> = summary.items.iter().map(|i| i.path.as_str()).collect();
+    paths.sort();
+    paths.dedup();
+    assert_eq!(paths.len(), summary.files);
+    assert_eq!(
+        summary.total_bytes,
+        paths.iter().map(|p| std::fs::metadata(dir.path().join(p)).unwrap().len()).sum::<u64>()
+    );
+}
+
+#[test]
+fn embedded_manifests_give_the_same_fixtures() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let with_default = generate(a.path());
+    let opts = FixtureOptions { out: b.path().to_path_buf(), scale: Some(SCALE), source: None };
+    assert_eq!(fixtures::generate(&opts).unwrap(), with_default);
+}
+
+#[test]
+fn a_missing_source_manifest_is_named() {
+    let (src, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let opts =
+        FixtureOptions { out: out.path().to_path_buf(), scale: Some(SCALE), source: Some(src.path().into()) };
+    let err = format!("{:#}", fixtures::generate(&opts).unwrap_err());
+    assert!(err.contains("vmconfig_knc_debian-13_arm64.json"), "{err}");
+}
+
+#[test]
+fn generated_manifests_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path());
+    for (name, file) in [
+        ("vmconfig_arm64", "manifests/vmconfig_knc_debian-13_arm64.json"),
+        ("seeds", "manifests/seeds.json"),
+        ("local_seeds", "local/seeds.json"),
+    ] {
+        insta::assert_snapshot!(name, std::fs::read_to_string(dir.path().join(file)).unwrap());
+    }
+}
+
+#[tokio::test]
+async fn the_mirror_serves_generated_fixtures_at_its_own_address() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path());
+    let mirror = xtask::mirror::Mirror::start(dir.path().to_path_buf()).await.unwrap();
+    let base = mirror.base_url();
+    let reply = crate::client::get(&base, "/manifests/vmconfig_knc_debian-13_arm64.json").await;
+    let m: Value = serde_json::from_slice(&reply.body).unwrap();
+    let runc = &m["vmconfig"]["dependencies"]["runc"];
+    let url = runc["url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{base}/vmconfig/artifacts/runc/")), "{url}");
+    let artifact = crate::client::get(&base, url.strip_prefix(&base).unwrap()).await;
+    assert_eq!(artifact.body.len() as u64, runc["size"].as_u64().unwrap());
+    assert_eq!(
+        format!("sha256:{}", hex::encode(Sha256::digest(&artifact.body))),
+        runc["digest"].as_str().unwrap()
+    );
+}
