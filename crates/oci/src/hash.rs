@@ -1,0 +1,61 @@
+//! Digests of in-memory bytes, and the serde form of [`Digest`] in OCI JSON.
+//!
+//! Files are hashed by `deps_store::hash_file`; this module covers the small
+//! things we hold in memory (manifests, configs, indexes, chart archives).
+
+use deps_manifest::{Digest, DigestAlgo};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serializer};
+use sha2::Digest as _;
+
+/// The `algo` digest of `bytes`.
+pub fn digest_bytes(algo: DigestAlgo, bytes: &[u8]) -> Digest {
+    let hex = match algo {
+        DigestAlgo::Sha256 => hex::encode(sha2::Sha256::digest(bytes)),
+        DigestAlgo::Sha512 => hex::encode(sha2::Sha512::digest(bytes)),
+    };
+    match Digest::new(algo, &hex) {
+        Ok(digest) => digest,
+        // A hash of the algorithm's own length always is a valid digest.
+        Err(_) => unreachable!("hex of a {algo} hash has the right length"),
+    }
+}
+
+/// The SHA-256 digest of `bytes`: the digest of everything this crate writes.
+pub fn sha256(bytes: &[u8]) -> Digest {
+    digest_bytes(DigestAlgo::Sha256, bytes)
+}
+
+/// Serialises a digest as its `algo:hex` string.
+pub(crate) fn serialize_digest<S: Serializer>(digest: &Digest, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(digest)
+}
+
+/// Parses an `algo:hex` string strictly (sha256 or sha512).
+pub(crate) fn deserialize_digest<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Digest, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    text.parse().map_err(D::Error::custom)
+}
+
+/// Reads `null` as the type's empty value, as Go writes nil slices and maps.
+pub(crate) fn nullable<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_digests() {
+        assert_eq!(
+            sha256(b"abc").to_string(),
+            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(digest_bytes(DigestAlgo::Sha512, b"").hex().len(), 128);
+    }
+}

@@ -1,0 +1,244 @@
+//! One repository's OCI image layout directory, as zot serves it from its storage root.
+//!
+//! `<root>/<repo>/` holds `oci-layout`, `index.json` and
+//! `blobs/<algo>/<hex>`. The repository name passes
+//! `pathsafe::relative_path`, so the directory is always inside the root.
+//!
+//! Invariants kept here:
+//! - a blob file only ever holds bytes whose digest is its name: bytes are
+//!   hashed before they are written, and every write is a rename into place,
+//!   so a blob is never changed in place (hard-linked copies stay intact);
+//! - `index.json` only names blobs already in the layout (see [`crate::RepoLayout::tag_manifest`]), and
+//!   is replaced atomically, so an interrupted run leaves the old one or the new one;
+//! - `oci-layout` exists whenever `index.json` does.
+//!
+//! Concurrency: the manager runs at most one writer per repository at a time
+//! (images of one repository are pulled one after another, BEHAVIOR §5), so
+//! the read-modify-write of `index.json` needs no lock of its own. Readers
+//! (`is_cached`, zot, skopeo) may run at any time: they see whole files only.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use deps_manifest::{Digest, pathsafe};
+
+use crate::hash::digest_bytes;
+use crate::index::ImageIndex;
+use crate::media::OCI_LAYOUT_VERSION;
+use crate::{Error, Result};
+
+/// The `oci-layout` file's name.
+const LAYOUT_FILE: &str = "oci-layout";
+/// The `index.json` file's name.
+const INDEX_FILE: &str = "index.json";
+
+/// One repository's OCI image layout: `<root>/<repo>/{oci-layout,index.json,blobs/...}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoLayout {
+    dir: PathBuf,
+    repo: String,
+}
+
+impl RepoLayout {
+    /// The layout of `repo` (e.g. `docker.io/library/caddy`) under `root`; nothing is created yet.
+    pub fn open(root: &Path, repo: &str) -> Result<Self> {
+        let repo = pathsafe::relative_path("repository", repo)?;
+        Ok(Self { dir: root.join(repo), repo: repo.to_owned() })
+    }
+
+    /// The layout directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The repository name.
+    pub fn repo(&self) -> &str {
+        &self.repo
+    }
+
+    /// Where the blob with this digest lives: `blobs/<algo>/<hex>`.
+    pub fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.dir.join("blobs").join(digest.algo().name()).join(digest.hex())
+    }
+
+    /// The layout's `index.json`.
+    pub fn index_path(&self) -> PathBuf {
+        self.dir.join(INDEX_FILE)
+    }
+
+    /// The layout's `oci-layout` file.
+    pub fn layout_file_path(&self) -> PathBuf {
+        self.dir.join(LAYOUT_FILE)
+    }
+
+    /// Whether the blob is there as a regular file (of exactly `size` bytes when given); never hashes.
+    pub fn has_blob(&self, digest: &Digest, size: Option<u64>) -> bool {
+        match std::fs::metadata(self.blob_path(digest)) {
+            Ok(meta) => meta.is_file() && size.is_none_or(|size| meta.len() == size),
+            Err(_) => false,
+        }
+    }
+
+    /// Stores `bytes` as the blob `digest`, after checking they hash to it; a no-op when already there.
+    pub fn put_blob(&self, digest: &Digest, bytes: &[u8]) -> Result<()> {
+        let path = self.blob_path(digest);
+        let actual = digest_bytes(digest.algo(), bytes);
+        if actual != *digest {
+            return Err(Error::DigestMismatch { path, expected: digest.clone(), actual });
+        }
+        if self.has_blob(digest, Some(bytes.len() as u64)) && fs_err::read(&path)? == bytes {
+            return Ok(());
+        }
+        deps_store::atomic_write(&path, bytes)?;
+        Ok(())
+    }
+
+    /// Reads a blob whole (for manifests and configs, which are small).
+    pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
+        Ok(fs_err::read(self.blob_path(digest))?)
+    }
+
+    /// Writes `oci-layout` (`{"imageLayoutVersion":"1.0.0"}`) unless it already says so.
+    pub fn ensure_layout_file(&self) -> Result<()> {
+        let path = self.layout_file_path();
+        let want = format!(r#"{{"imageLayoutVersion":"{OCI_LAYOUT_VERSION}"}}"#);
+        match std::fs::read(&path) {
+            Ok(bytes) if is_layout_file(&bytes) => return Ok(()),
+            Ok(_) => {}
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => return Err(Error::IoAt { action: "read", path, source }),
+        }
+        deps_store::atomic_write(&path, want.as_bytes())?;
+        Ok(())
+    }
+
+    /// Reads `index.json`; an empty index when there is none, an error naming the file when it is corrupt.
+    pub fn read_index(&self) -> Result<ImageIndex> {
+        let path = self.index_path();
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(ImageIndex::default()),
+            Err(source) => return Err(Error::IoAt { action: "read", path, source }),
+        };
+        serde_json::from_slice(&bytes).map_err(|source| Error::CorruptLayoutFile { path, source })
+    }
+
+    /// Replaces `index.json` atomically (and writes `oci-layout` first when missing).
+    pub fn write_index(&self, index: &ImageIndex) -> Result<()> {
+        self.ensure_layout_file()?;
+        deps_store::atomic_write(&self.index_path(), &index.to_json())?;
+        Ok(())
+    }
+}
+
+/// Whether `bytes` are an `oci-layout` file naming our layout version.
+fn is_layout_file(bytes: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct LayoutFile {
+        #[serde(rename = "imageLayoutVersion")]
+        version: String,
+    }
+    serde_json::from_slice::<LayoutFile>(bytes).is_ok_and(|f| f.version == OCI_LAYOUT_VERSION)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Descriptor, media, sha256};
+    use proptest::prelude::*;
+
+    #[test]
+    fn paths() {
+        let layout = RepoLayout::open(Path::new("/cache/images"), "docker.io/library/caddy").unwrap();
+        assert_eq!(layout.dir(), Path::new("/cache/images/docker.io/library/caddy"));
+        assert_eq!(layout.repo(), "docker.io/library/caddy");
+        let d = sha256(b"x");
+        assert_eq!(
+            layout.blob_path(&d),
+            Path::new("/cache/images/docker.io/library/caddy/blobs/sha256").join(d.hex())
+        );
+        assert!(layout.index_path().ends_with("caddy/index.json"));
+        assert!(layout.layout_file_path().ends_with("caddy/oci-layout"));
+    }
+
+    #[test]
+    fn open_rejects_escapes() {
+        for bad in ["", "/etc", "../x", "a/../../b", "a//b", "a\\b", "."] {
+            let err = RepoLayout::open(Path::new("/root"), bad).unwrap_err();
+            assert!(matches!(err, Error::Manifest(_)), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn put_blob_verifies_and_has_blob_checks_size() {
+        let tmp = tempfile::tempdir().unwrap();
+        let layout = RepoLayout::open(tmp.path(), "r").unwrap();
+        let d = sha256(b"hello");
+        assert!(!layout.has_blob(&d, None));
+        let err = layout.put_blob(&d, b"hellO").unwrap_err();
+        assert!(matches!(&err, Error::DigestMismatch { path, .. } if *path == layout.blob_path(&d)), "{err}");
+        assert!(!layout.blob_path(&d).exists());
+        layout.put_blob(&d, b"hello").unwrap();
+        layout.put_blob(&d, b"hello").unwrap();
+        assert!(layout.has_blob(&d, None) && layout.has_blob(&d, Some(5)));
+        assert!(!layout.has_blob(&d, Some(6)));
+        assert_eq!(layout.read_blob(&d).unwrap(), b"hello");
+        // A blob of the right size but wrong bytes is rewritten.
+        std::fs::write(layout.blob_path(&d), b"HELLO").unwrap();
+        layout.put_blob(&d, b"hello").unwrap();
+        assert_eq!(layout.read_blob(&d).unwrap(), b"hello");
+    }
+
+    #[test]
+    fn index_absent_written_and_corrupt() {
+        let tmp = tempfile::tempdir().unwrap();
+        let layout = RepoLayout::open(tmp.path(), "a/b").unwrap();
+        assert_eq!(layout.read_index().unwrap(), ImageIndex::default());
+        assert!(!layout.dir().exists(), "reading creates nothing");
+        let d = Descriptor::new(media::OCI_IMAGE_MANIFEST, sha256(b"m"), 1).with_ref_name("v1");
+        let index = ImageIndex::new(vec![d]);
+        layout.write_index(&index).unwrap();
+        assert_eq!(layout.read_index().unwrap(), index);
+        assert_eq!(
+            std::fs::read_to_string(layout.layout_file_path()).unwrap(),
+            r#"{"imageLayoutVersion":"1.0.0"}"#
+        );
+        std::fs::write(layout.index_path(), b"{not json").unwrap();
+        let err = layout.read_index().unwrap_err();
+        assert!(
+            matches!(&err, Error::CorruptLayoutFile { path, .. } if *path == layout.index_path()),
+            "{err}"
+        );
+        assert!(err.to_string().contains("index.json"), "{err}");
+    }
+
+    #[test]
+    fn ensure_layout_file_rewrites_a_wrong_one_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let layout = RepoLayout::open(tmp.path(), "r").unwrap();
+        layout.ensure_layout_file().unwrap();
+        std::fs::write(layout.layout_file_path(), br#"{ "imageLayoutVersion": "1.0.0" }"#).unwrap();
+        layout.ensure_layout_file().unwrap();
+        assert_eq!(
+            std::fs::read(layout.layout_file_path()).unwrap(),
+            br#"{ "imageLayoutVersion": "1.0.0" }"#
+        );
+        std::fs::write(layout.layout_file_path(), b"junk").unwrap();
+        layout.ensure_layout_file().unwrap();
+        assert_eq!(std::fs::read(layout.layout_file_path()).unwrap(), br#"{"imageLayoutVersion":"1.0.0"}"#);
+    }
+
+    proptest! {
+        #[test]
+        fn open_never_yields_a_dir_outside_root(repo in "[a./\\\\\\x00-]{0,12}|\\PC{0,20}|([a-z.]{0,3}/){0,4}[a-z.]{0,3}") {
+            let root = Path::new("/cache/root");
+            if let Ok(layout) = RepoLayout::open(root, &repo) {
+                prop_assert!(layout.dir().starts_with(root));
+                prop_assert!(layout.dir() != root);
+                prop_assert!(layout.dir().components().all(|c| !matches!(c, std::path::Component::ParentDir | std::path::Component::CurDir)));
+                let blob = layout.blob_path(&sha256(repo.as_bytes()));
+                prop_assert!(blob.starts_with(layout.dir()));
+            }
+        }
+    }
+}

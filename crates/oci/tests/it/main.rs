@@ -1,0 +1,9 @@
+//! deps-oci scenario tests: images pulled into layouts, charts packaged and
+//! stored, and real tools (`skopeo`, `umoci`, `tar`) reading the result.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod charts;
+mod images;
+mod support;
+mod tools;
