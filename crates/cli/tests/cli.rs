@@ -1,0 +1,160 @@
+//! The `deps` binary against the fake mirror: interrupted runs resume, two
+//! processes share one cache, errors are one clear line.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is the failure report.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use xtask::fixtures::{self, FixtureOptions};
+use xtask::mirror::{Fault, Mirror};
+
+struct Env {
+    dir: tempfile::TempDir,
+    mirror: Mirror,
+}
+
+impl Env {
+    async fn new(scale: u64) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let mut opts = FixtureOptions::new(dir.path().join("mirror"));
+        opts.scale = Some(scale);
+        fixtures::generate(&opts).unwrap();
+        let mirror = Mirror::start(dir.path().join("mirror")).await.unwrap();
+        Env { dir, mirror }
+    }
+
+    fn cache(&self) -> PathBuf {
+        self.dir.path().join("cache")
+    }
+
+    fn deps(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_deps-cli"));
+        cmd.args(args)
+            .env("DEPS_BASE_URL", self.mirror.base_url())
+            .env("DEPS_CACHE_DIR", self.cache())
+            .env_remove("DEPS_MIRROR")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// The mirror path and size of the OS image.
+    fn os_image(&self) -> (String, u64) {
+        let path = self.dir.path().join("mirror/manifests/vmconfig_knc_debian-13_arm64.json");
+        let m: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let image = &m["vmconfig"]["os"]["image"];
+        let url = image["url"].as_str().unwrap();
+        (url.trim_start_matches("http://mirror.invalid").to_owned(), image["size"].as_u64().unwrap())
+    }
+}
+
+async fn output(mut cmd: Command) -> Output {
+    tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_during_the_largest_file_then_rerun_resumes_with_range() {
+    let env = Env::new(80).await;
+    let (path, size) = env.os_image();
+    assert!(size > 2 << 20, "the OS image is large enough to interrupt: {size}");
+    env.mirror.set_fault(&path, Fault::Slow { bytes_per_sec: 1 << 20 }, None);
+
+    let mut child = env.deps(&["download", "--arch", "arm64", "--quiet"]).spawn().unwrap();
+    // The mirror serves artifacts at the same relative path the cache keeps them.
+    let partial = env.cache().join(format!("{}.partial", path.trim_start_matches('/')));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while file_len(&partial) < size / 3 {
+        assert!(Instant::now() < deadline, "download never reached a third of the OS image");
+        assert!(child.try_wait().unwrap().is_none(), "deps ended before it was killed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let kept = file_len(&partial);
+    assert!(kept >= size / 3 && kept < size, "the partial survives the kill: {kept}");
+
+    env.mirror.clear_faults();
+    let out = output(env.deps(&["download", "--arch", "arm64"])).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let resumed = env.mirror.requests().into_iter().filter(|r| r.path == path).collect::<Vec<_>>();
+    assert!(resumed.iter().any(|r| r.range.is_some() && r.status == 206), "{resumed:?}");
+    let served = env.mirror.bytes_served(&path);
+    assert!(served * 10 < size * 12, "served {served} bytes for a {size}-byte file");
+
+    let out = output(env.deps(&["verify", "--arch", "arm64"])).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_downloads_into_one_cache_take_turns() {
+    let env = Env::new(200).await;
+    let (path, _) = env.os_image();
+    env.mirror.set_fault(&path, Fault::Slow { bytes_per_sec: 2 << 20 }, None);
+    let first = env.deps(&["download", "--arch", "arm64"]).stderr(Stdio::piped()).spawn().unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = env.deps(&["download", "--arch", "arm64"]).stderr(Stdio::piped()).spawn().unwrap();
+    let (a, b) = tokio::task::spawn_blocking(move || {
+        (first.wait_with_output().unwrap(), second.wait_with_output().unwrap())
+    })
+    .await
+    .unwrap();
+    assert!(a.status.success(), "{}", text(&a.stderr));
+    assert!(b.status.success(), "{}", text(&b.stderr));
+    assert!(text(&b.stderr).contains("Waiting for the cache lock held by PID"), "{}", text(&b.stderr));
+    let image_gets =
+        env.mirror.requests().into_iter().filter(|r| r.path == path && r.method == "GET").count();
+    assert_eq!(image_gets, 1, "the second run found the image cached");
+    let out = output(env.deps(&["verify", "--arch", "arm64"])).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_wait_fails_at_once_when_the_cache_is_locked() {
+    let env = Env::new(200).await;
+    let (path, _) = env.os_image();
+    env.mirror.set_fault(&path, Fault::Slow { bytes_per_sec: 1 << 20 }, None);
+    let mut first = env.deps(&["download", "--arch", "arm64", "--quiet"]).spawn().unwrap();
+    let lock = env.cache().join(".lock");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while file_len(&lock) == 0 {
+        assert!(Instant::now() < deadline, "first run never took the lock");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let out = output(env.deps(&["download", "--arch", "arm64", "--no-wait"])).await;
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("error: ") && stderr.contains("lock"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one-line error: {stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_http_to_a_remote_host_is_refused() {
+    let env = Env::new(1000).await;
+    let mut cmd = env.deps(&["download", "--arch", "arm64"]);
+    cmd.env("DEPS_BASE_URL", "http://deps.example.com/deps");
+    let out = output(cmd).await;
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("http://deps.example.com") && stderr.contains("insecure"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_prints_and_downloads_nothing() {
+    let env = Env::new(1000).await;
+    let out = output(env.deps(&["download", "--arch", "arm64", "--dry-run"])).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("Would download") && stdout.contains("vmconfig/artifacts/os-image/"), "{stdout}");
+    assert!(env.mirror.requests().iter().all(|r| r.path.starts_with("/manifests/")));
+}

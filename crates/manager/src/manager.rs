@@ -1,0 +1,260 @@
+//! The [`Manager`] value: where the mirror is, where the cache is, which HTTP
+//! client and retry schedules to use, plus every cache path accessor and the
+//! reads and writes of cached manifests.
+
+use std::path::{Path, PathBuf};
+
+use deps_manifest::{ComponentsManifest, Manifest, SeedsManifest, TemplatesManifest, vmconfig_manifest_name};
+use deps_store::{Layout, LockWait, ManifestKind};
+use deps_transport::{ClientConfig, HttpClient, RetryPolicy};
+use serde::de::DeserializeOwned;
+
+use crate::Error;
+
+/// Fetches and caches manifests and the artifacts, images and snapshots they name.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    base_url: String,
+    layout: Layout,
+    pub(crate) http: HttpClient,
+    pub(crate) manifest_retry: RetryPolicy,
+    pub(crate) download_retry: RetryPolicy,
+    pub(crate) lock_wait: LockWait,
+    insecure_hosts: Vec<String>,
+}
+
+impl Manager {
+    /// Creates a manager for a mirror (`base_url`, e.g. `https://cli.podplane.dev/deps`)
+    /// and a cache root.
+    pub fn new(base_url: impl Into<String>, cache_dir: impl Into<PathBuf>) -> Result<Self, Error> {
+        let http = HttpClient::new(&ClientConfig::default())?;
+        Ok(Self {
+            base_url: base_url.into(),
+            layout: Layout::new(cache_dir),
+            http,
+            manifest_retry: RetryPolicy::manifest(),
+            download_retry: RetryPolicy::download(),
+            lock_wait: LockWait::Wait,
+            insecure_hosts: Vec::new(),
+        })
+    }
+
+    /// Uses this HTTP client for every request.
+    pub fn with_client(mut self, http: HttpClient) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// Uses these retry schedules for manifests and for downloads.
+    pub fn with_retry_policies(mut self, manifest: RetryPolicy, download: RetryPolicy) -> Self {
+        self.manifest_retry = manifest;
+        self.download_retry = download;
+        self
+    }
+
+    /// Waits for (or fails at once on) a cache lock held by another process.
+    pub fn with_lock_wait(mut self, wait: LockWait) -> Self {
+        self.lock_wait = wait;
+        self
+    }
+
+    /// Allows plain HTTP to these hosts (`*` for any host); loopback is always allowed.
+    pub fn with_insecure_hosts(mut self, hosts: Vec<String>) -> Self {
+        self.insecure_hosts = hosts;
+        self
+    }
+
+    /// The mirror's base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The cache root.
+    pub fn cache_dir(&self) -> &Path {
+        self.layout.root()
+    }
+
+    /// The cache layout.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// Refuses plain HTTP to a host that is neither loopback nor listed insecure.
+    pub(crate) fn check_url(&self, url: &str) -> Result<(), deps_transport::Error> {
+        deps_transport::check_scheme(url, &self.insecure_hosts)
+    }
+
+    /// The vmconfig dependency-domain cache directory.
+    pub fn vmconfig_cache_dir(&self) -> PathBuf {
+        self.layout.vmconfig_cache_dir()
+    }
+
+    /// The vmconfig manifest cache directory.
+    pub fn vmconfig_manifest_cache_dir(&self) -> PathBuf {
+        self.layout.vmconfig_manifest_cache_dir()
+    }
+
+    /// The latest cached vmconfig manifest for a kind and arch.
+    pub fn vmconfig_manifest_cache_path(&self, kind: &str, arch: &str) -> Result<PathBuf, Error> {
+        Ok(self.layout.vmconfig_manifest_cache_path(kind, arch)?)
+    }
+
+    /// An immutable historical vmconfig manifest path for these bytes, stamped now.
+    pub fn vmconfig_historical_manifest_cache_path(
+        &self,
+        kind: &str,
+        arch: &str,
+        raw: &[u8],
+    ) -> Result<PathBuf, Error> {
+        Ok(self.layout.vmconfig_historical_manifest_cache_path(kind, arch, raw, now())?)
+    }
+
+    /// The vmconfig artifact cache directory.
+    pub fn vmconfig_artifacts_cache_dir(&self) -> PathBuf {
+        self.layout.vmconfig_artifacts_cache_dir()
+    }
+
+    /// Where one vmconfig artifact lives: `vmconfig/artifacts/<name>/<version>/<file>`.
+    pub fn vmconfig_artifact_cache_path(
+        &self,
+        name: &str,
+        dep: &deps_manifest::Dependency,
+    ) -> Result<PathBuf, Error> {
+        let item = format!("vmconfig artifact {name}");
+        let filename = dep.filename().map_err(|e| Error::invalid(&item, e))?;
+        Ok(self.layout.vmconfig_artifact_cache_path(name, &dep.version, &filename)?)
+    }
+
+    /// The components dependency-domain cache directory.
+    pub fn components_cache_dir(&self) -> PathBuf {
+        self.layout.components_cache_dir()
+    }
+
+    /// The components manifest cache directory.
+    pub fn components_manifest_cache_dir(&self) -> PathBuf {
+        self.layout.components_manifest_cache_dir()
+    }
+
+    /// The latest cached components manifest.
+    pub fn components_manifest_cache_path(&self) -> PathBuf {
+        self.layout.components_manifest_cache_path()
+    }
+
+    /// An immutable historical components manifest path for these bytes, stamped now.
+    pub fn components_historical_manifest_cache_path(&self, raw: &[u8]) -> PathBuf {
+        self.layout.components_historical_manifest_cache_path(raw, now())
+    }
+
+    /// The component OCI image cache directory (zot's storage root).
+    pub fn components_images_cache_dir(&self) -> PathBuf {
+        self.layout.components_images_cache_dir()
+    }
+
+    /// The templates dependency-domain cache directory.
+    pub fn templates_cache_dir(&self) -> PathBuf {
+        self.layout.templates_cache_dir()
+    }
+
+    /// The templates manifest cache directory.
+    pub fn templates_manifest_cache_dir(&self) -> PathBuf {
+        self.layout.templates_manifest_cache_dir()
+    }
+
+    /// The latest cached templates manifest.
+    pub fn templates_manifest_cache_path(&self) -> PathBuf {
+        self.layout.templates_manifest_cache_path()
+    }
+
+    /// The cached template chart data directory.
+    pub fn templates_charts_cache_dir(&self) -> PathBuf {
+        self.layout.templates_charts_cache_dir()
+    }
+
+    /// The seeds dependency-domain cache directory.
+    pub fn seeds_cache_dir(&self) -> PathBuf {
+        self.layout.seeds_cache_dir()
+    }
+
+    /// The seeds manifest cache directory.
+    pub fn seeds_manifest_cache_dir(&self) -> PathBuf {
+        self.layout.seeds_manifest_cache_dir()
+    }
+
+    /// The latest cached seeds manifest.
+    pub fn seeds_manifest_cache_path(&self) -> PathBuf {
+        self.layout.seeds_manifest_cache_path()
+    }
+
+    /// The cached seed snapshot directory.
+    pub fn seeds_snapshots_cache_dir(&self) -> PathBuf {
+        self.layout.seeds_snapshots_cache_dir()
+    }
+
+    /// Where a named seed snapshot of a seeds version lives.
+    pub fn seed_snapshot_cache_path(
+        &self,
+        name: &str,
+        version: &str,
+        filename: &str,
+    ) -> Result<PathBuf, Error> {
+        Ok(self.layout.seed_snapshot_cache_path(name, version, filename)?)
+    }
+
+    /// Reads the latest cached vmconfig manifest; `None` when it is absent.
+    pub fn read_cached_manifest(&self, kind: &str, arch: &str) -> Result<Option<(Manifest, Vec<u8>)>, Error> {
+        read(&self.vmconfig_manifest_cache_path(kind, arch)?)
+    }
+
+    /// Reads the latest cached components manifest; `None` when it is absent.
+    pub fn read_cached_components_manifest(&self) -> Result<Option<(ComponentsManifest, Vec<u8>)>, Error> {
+        read(&self.components_manifest_cache_path())
+    }
+
+    /// Reads the latest cached templates manifest; `None` when it is absent.
+    pub fn read_cached_templates_manifest(&self) -> Result<Option<(TemplatesManifest, Vec<u8>)>, Error> {
+        read(&self.templates_manifest_cache_path())
+    }
+
+    /// Reads the latest cached seeds manifest; `None` when it is absent.
+    pub fn read_cached_seeds_manifest(&self) -> Result<Option<(SeedsManifest, Vec<u8>)>, Error> {
+        read(&self.seeds_manifest_cache_path())
+    }
+
+    /// Writes historical and latest vmconfig manifest bytes.
+    pub fn write_cached_manifest(&self, kind: &str, arch: &str, raw: &[u8]) -> Result<(), Error> {
+        self.write(&ManifestKind::VmConfig { kind, arch }, raw)
+    }
+
+    /// Writes historical and latest components manifest bytes.
+    pub fn write_cached_components_manifest(&self, raw: &[u8]) -> Result<(), Error> {
+        self.write(&ManifestKind::Components, raw)
+    }
+
+    /// Writes historical and latest templates manifest bytes.
+    pub fn write_cached_templates_manifest(&self, raw: &[u8]) -> Result<(), Error> {
+        self.write(&ManifestKind::Templates, raw)
+    }
+
+    /// Writes historical and latest seeds manifest bytes.
+    pub fn write_cached_seeds_manifest(&self, raw: &[u8]) -> Result<(), Error> {
+        self.write(&ManifestKind::Seeds, raw)
+    }
+
+    fn write(&self, kind: &ManifestKind<'_>, raw: &[u8]) -> Result<(), Error> {
+        deps_store::write_cached_manifest(&self.layout, kind, raw)?;
+        Ok(())
+    }
+
+    /// The file name of a vmconfig manifest on the mirror.
+    pub(crate) fn vmconfig_manifest_file(kind: &str, arch: &str) -> String {
+        format!("{}.json", vmconfig_manifest_name(kind, arch))
+    }
+}
+
+fn read<T: DeserializeOwned>(path: &Path) -> Result<Option<(T, Vec<u8>)>, Error> {
+    Ok(deps_store::read_cached_json(path)?)
+}
+
+fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}

@@ -1,0 +1,201 @@
+//! Seed snapshots: planning (copy a local `path`, or fetch a `url` checked
+//! against its sha512), marking them cached, and the lookups other commands
+//! use (`cached_seed_snapshot_path`, `cached_seeds_version`,
+//! `ensure_seed_snapshot`).
+
+use std::path::PathBuf;
+
+use deps_manifest::{DigestAlgo, SeedSnapshot, SeedsManifest, pathsafe};
+use deps_transport::HttpClient;
+
+use crate::download::{Job, Target};
+use crate::events::{DownloadEvent, DownloadEventType as Ev};
+use crate::source::Loaded;
+use crate::{DownloadOptions, Error, Manager};
+
+/// What to do for one seed snapshot.
+#[derive(Debug, Clone)]
+pub(crate) enum SeedPlan {
+    /// Copy a local file into the cache.
+    Copy {
+        /// The snapshot name.
+        name: String,
+        /// The local file.
+        src: PathBuf,
+        /// Where it goes in the cache.
+        dest: PathBuf,
+    },
+    /// Download and verify.
+    Fetch(Job),
+}
+
+impl SeedPlan {
+    /// The download job, for snapshots fetched by URL.
+    pub(crate) fn job(&self) -> Option<&Job> {
+        match self {
+            SeedPlan::Fetch(job) => Some(job),
+            SeedPlan::Copy { .. } => None,
+        }
+    }
+}
+
+/// Where a snapshot of a seeds version is cached.
+pub(crate) fn snapshot_path(
+    manager: &Manager,
+    name: &str,
+    version: &str,
+    snap: &SeedSnapshot,
+) -> Result<PathBuf, Error> {
+    let filename = snap.filename(name)?;
+    manager.seed_snapshot_cache_path(name, version, &filename)
+}
+
+/// Validates a seeds manifest and plans every snapshot in it.
+pub(crate) fn plan_seeds(
+    manager: &Manager,
+    seeds: &Loaded<SeedsManifest>,
+    _mirror: Option<&str>,
+) -> Result<Vec<SeedPlan>, Error> {
+    let version = &seeds.manifest.seeds.version;
+    pathsafe::component("seeds version", version).map_err(|e| Error::invalid("seeds manifest", e))?;
+    let mut plans = Vec::new();
+    for (name, snap) in &seeds.manifest.seeds.snapshots {
+        let label = format!("seed snapshot {name}");
+        snap.validate(name)?;
+        let dest = snapshot_path(manager, name, version, snap)?;
+        if snap.url.is_empty() {
+            let src = seeds.source.resolve_local(&label, &snap.path)?;
+            plans.push(SeedPlan::Copy { name: name.clone(), src, dest });
+        } else {
+            let digest: deps_manifest::Digest = snap.digest.parse().map_err(|e| Error::invalid(&label, e))?;
+            if digest.algo() != DigestAlgo::Sha512 {
+                return Err(Error::rejected(&label, "seed snapshot digests must be sha512"));
+            }
+            manager.check_url(&snap.url).map_err(|source| Error::Download { item: label.clone(), source })?;
+            plans.push(SeedPlan::Fetch(Job {
+                target: Target::Seed(name.clone()),
+                name: format!("seed/{name}"),
+                url: snap.url.clone(),
+                dest,
+                digest,
+                size: u64::try_from(snap.size).unwrap_or(0),
+            }));
+        }
+    }
+    Ok(plans)
+}
+
+impl Manager {
+    /// Copies local snapshots and marks every snapshot now in the cache.
+    pub(crate) async fn finish_seeds(
+        &self,
+        manifest: &mut SeedsManifest,
+        plans: &[SeedPlan],
+        present: &[Target],
+        opts: &DownloadOptions,
+    ) -> Result<(), Error> {
+        manifest.reset_cached();
+        for plan in plans {
+            match plan {
+                SeedPlan::Fetch(job) => {
+                    if present.contains(&job.target)
+                        && let Target::Seed(name) = &job.target
+                    {
+                        manifest.mark_cached(name);
+                    }
+                }
+                SeedPlan::Copy { name, src, dest } => {
+                    let event_name = format!("seed/{name}");
+                    opts.emit(DownloadEvent::item(Ev::Checking, &event_name, Some(dest.clone()), 0));
+                    let (s, d) = (src.clone(), dest.clone());
+                    let copied = tokio::task::spawn_blocking(move || copy_if_changed(&s, &d))
+                        .await
+                        .map_err(|e| Error::Task(e.to_string()))??;
+                    let kind = if copied { Ev::Done } else { Ev::Cached };
+                    opts.emit(DownloadEvent::item(kind, &event_name, Some(dest.clone()), 0));
+                    manifest.mark_cached(name);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The seeds version of the latest cached seeds manifest.
+    pub fn cached_seeds_version(&self) -> Result<String, Error> {
+        match self.read_cached_seeds_manifest()? {
+            Some((manifest, _)) => Ok(manifest.seeds.version),
+            None => Err(Error::NotCached { path: self.seeds_manifest_cache_path() }),
+        }
+    }
+
+    /// The cached snapshot file for `name` at seeds `version`; errors when the
+    /// cache holds another version or lacks the file.
+    pub fn cached_seed_snapshot_path(&self, name: &str, version: &str) -> Result<PathBuf, Error> {
+        let Some((manifest, _)) = self.read_cached_seeds_manifest()? else {
+            return Err(Error::NotCached { path: self.seeds_manifest_cache_path() });
+        };
+        let label = format!("seed snapshot {name}");
+        if manifest.seeds.version != version {
+            return Err(Error::rejected(
+                &label,
+                format!(
+                    "cached seeds are version {}, not {version} (run `deps download`)",
+                    manifest.seeds.version
+                ),
+            ));
+        }
+        let snap = manifest
+            .seeds
+            .snapshots
+            .get(name)
+            .ok_or_else(|| Error::rejected(&label, "not in the cached seeds manifest"))?;
+        let path = snapshot_path(self, name, version, snap)?;
+        if !snap.cached || !path.is_file() {
+            return Err(Error::Incomplete {
+                problems: vec![crate::Problem {
+                    item: format!("seed/{name}"),
+                    path,
+                    reason: "missing (run `deps download`)".to_owned(),
+                }],
+            });
+        }
+        Ok(path)
+    }
+
+    /// Returns the cached snapshot for `name`/`version`, fetching the seeds
+    /// manifest and its snapshots first when needed.
+    pub async fn ensure_seed_snapshot(
+        &self,
+        name: &str,
+        version: &str,
+        client: Option<HttpClient>,
+    ) -> Result<PathBuf, Error> {
+        if let Ok(path) = self.cached_seed_snapshot_path(name, version) {
+            return Ok(path);
+        }
+        let http = client.unwrap_or_else(|| self.http.clone());
+        let seeds: Loaded<SeedsManifest> =
+            self.load_manifest("seeds manifest", "seeds.json", None, &http).await?;
+        let plans = plan_seeds(self, &seeds, None)?;
+        let opts = DownloadOptions { client: Some(http.clone()), ..DownloadOptions::default() };
+        let _lock = self.lock(&opts).await?;
+        let jobs: Vec<Job> = plans.iter().filter_map(SeedPlan::job).cloned().collect();
+        let (missing, mut present) = self.check_cached(jobs, &opts).await?;
+        present.extend(self.run_jobs(missing, &http, &opts).await?);
+        let mut manifest = seeds.manifest;
+        self.finish_seeds(&mut manifest, &plans, &present, &opts).await?;
+        self.write_cached_seeds_manifest(&manifest.to_cached_json())?;
+        self.cached_seed_snapshot_path(name, version)
+    }
+}
+
+/// Copies `src` to `dest` atomically unless `dest` already has the same bytes.
+fn copy_if_changed(src: &std::path::Path, dest: &std::path::Path) -> Result<bool, Error> {
+    let algo = DigestAlgo::Sha256;
+    let want = deps_store::hash_file(src, algo)?;
+    if dest.is_file() && deps_store::hash_file(dest, algo)? == want {
+        return Ok(false);
+    }
+    deps_store::atomic_copy(src, dest)?;
+    Ok(true)
+}

@@ -1,0 +1,45 @@
+//! `status` and `ensure_vmconfig_manifest_cached`: comparing the mirror's
+//! latest vmconfig manifest with the cached one, ignoring `cached` markers.
+
+use deps_manifest::Manifest;
+
+use crate::source::{Source, parse};
+use crate::{Error, Manager};
+
+impl Manager {
+    /// Fetches the latest vmconfig manifest; returns whether the cache needs an
+    /// update (no cached copy, or a different one) and the latest manifest.
+    pub async fn status(&self, kind: &str, arch: &str) -> Result<(bool, Manifest), Error> {
+        let latest = self.fetch_vmconfig(kind, arch).await?;
+        let cached = self.read_cached_manifest(kind, arch)?;
+        let needed = match cached {
+            None => true,
+            Some((mut cached, _)) => {
+                cached.reset_cached();
+                let mut fresh = latest.clone();
+                fresh.reset_cached();
+                cached.to_cached_json() != fresh.to_cached_json()
+            }
+        };
+        Ok((needed, latest))
+    }
+
+    /// Returns the cached vmconfig manifest, fetching and caching it first when absent.
+    pub async fn ensure_vmconfig_manifest_cached(&self, kind: &str, arch: &str) -> Result<Manifest, Error> {
+        if let Some((manifest, _)) = self.read_cached_manifest(kind, arch)? {
+            return Ok(manifest);
+        }
+        let mut manifest = self.fetch_vmconfig(kind, arch).await?;
+        manifest.reset_cached();
+        self.write_cached_manifest(kind, arch, &manifest.to_cached_json())?;
+        Ok(manifest)
+    }
+
+    /// Fetches and parses the mirror's vmconfig manifest.
+    pub(crate) async fn fetch_vmconfig(&self, kind: &str, arch: &str) -> Result<Manifest, Error> {
+        let file = Self::vmconfig_manifest_file(kind, arch);
+        let (bytes, source): (Vec<u8>, Source) =
+            self.fetch_manifest_bytes("vmconfig manifest", &file, &self.http).await?;
+        parse("vmconfig manifest", &source, &bytes)
+    }
+}

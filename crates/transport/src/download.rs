@@ -1,0 +1,257 @@
+//! Streamed, verified, resumable downloads into the cache.
+//!
+//! Bytes are hashed once, as they arrive, by the store's `VerifiedWriter`,
+//! which owns `<dest>.partial` and renames it into place only when size and
+//! digest match. The writer runs on a blocking thread fed through a bounded
+//! channel, so hashing and disk writes never stall the async runtime and
+//! memory stays flat (at most `CHANNEL_CHUNKS` chunks in flight).
+//!
+//! Resume: a partial that has a validator (ETag or Last-Modified) recorded
+//! beside it for the same URL is continued with `Range: bytes=N-` and
+//! `If-Range`. 206 appends; 200 (the server ignored Range, or the file
+//! changed) starts over; 416 drops the partial and retries from zero. A body
+//! that breaks off half-way is retried as a resume from where it stopped
+//! (the second retry layer); an attempt that made progress does not use up
+//! the retry budget.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use bytes::Bytes;
+use deps_manifest::Digest;
+use deps_store::{Committed, PartialMeta, VerifiedWriter};
+use futures_util::StreamExt;
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE};
+use tokio::sync::mpsc;
+
+use crate::fetch::{Failure, exhausted};
+use crate::retry::{is_transient_error, is_transient_status, retry_after};
+use crate::{Error, HttpClient, RetryPolicy, redact};
+
+/// Chunks buffered between the network and the writer thread.
+const CHANNEL_CHUNKS: usize = 16;
+
+/// One file to download and verify.
+#[derive(Debug, Clone)]
+pub struct DownloadRequest {
+    /// Where to fetch it.
+    pub url: String,
+    /// Where it lands once verified.
+    pub dest: PathBuf,
+    /// Its expected digest.
+    pub digest: Digest,
+    /// Its declared size, when known; longer bodies are refused.
+    pub size: Option<u64>,
+    /// The retry schedule.
+    pub policy: RetryPolicy,
+}
+
+/// Messages to the writer thread.
+enum Write {
+    Chunk(Bytes),
+    Restart,
+    Finish,
+}
+
+impl HttpClient {
+    /// Downloads `req.url` into `req.dest`, verifying size and digest, resuming
+    /// a partial from an earlier run, retrying transient failures. `progress`
+    /// gets (bytes so far, total) as data arrives.
+    pub async fn download(
+        &self,
+        req: DownloadRequest,
+        progress: &(dyn Fn(u64, u64) + Send + Sync),
+    ) -> Result<Committed, Error> {
+        let started = Instant::now();
+        let mut retry = 0;
+        loop {
+            let mut advanced = false;
+            match self.download_once(&req, progress, &mut advanced).await {
+                Ok(done) => return Ok(done),
+                Err(Failure::Fatal(err)) => return Err(err),
+                Err(Failure::Transient(err, wait)) => {
+                    if advanced {
+                        retry = 0;
+                    }
+                    if retry >= req.policy.max_retries() {
+                        return Err(exhausted(&req.url, retry, started, err));
+                    }
+                    tracing::debug!(url = %redact(&req.url), retry, error = %err, "retrying download");
+                    tokio::time::sleep(req.policy.delay(retry, wait)).await;
+                    retry += 1;
+                }
+            }
+        }
+    }
+
+    async fn download_once(
+        &self,
+        req: &DownloadRequest,
+        progress: &(dyn Fn(u64, u64) + Send + Sync),
+        advanced: &mut bool,
+    ) -> Result<Committed, Failure> {
+        let url = redact(&req.url);
+        let fatal = |e: Error| Failure::Fatal(e);
+
+        // Open (or resume) the partial on a blocking thread: resuming re-hashes it.
+        let (dest, digest, size, target) = (req.dest.clone(), req.digest.clone(), req.size, req.url.clone());
+        let (writer, validator) = tokio::task::spawn_blocking(move || -> Result<_, Error> {
+            let meta = deps_store::read_partial_meta(&dest).ok().flatten();
+            match meta.and_then(|m| m.validator.filter(|_| m.url == target)) {
+                Some(validator) => Ok((VerifiedWriter::resume(&dest, digest, size)?, Some(validator))),
+                None => Ok((VerifiedWriter::create(&dest, digest, size)?, None)),
+            }
+        })
+        .await
+        .map_err(|e| fatal(Error::Task(e.to_string())))?
+        .map_err(fatal)?;
+        let offset = writer.offset();
+
+        let mut request = self.inner().get(&req.url);
+        let ranged = offset > 0 && validator.is_some();
+        if let (true, Some(validator)) = (ranged, &validator) {
+            request = request.header(RANGE, format!("bytes={offset}-")).header(IF_RANGE, validator.as_str());
+        }
+        let request_error = |source: reqwest::Error| {
+            let transient = is_transient_error(&source);
+            let err = Error::Request { url: url.clone(), source };
+            if transient { Failure::Transient(err, None) } else { Failure::Fatal(err) }
+        };
+        let response = request.send().await.map_err(request_error)?;
+        let status = response.status();
+        let mut start = 0;
+        match status {
+            StatusCode::PARTIAL_CONTENT if ranged => {
+                let range_start = content_range_start(response.headers());
+                if range_start != Some(offset) {
+                    discard(writer).await?;
+                    return Err(Failure::Transient(
+                        Error::Protocol {
+                            url,
+                            reason: format!("asked for bytes {offset}-, got {range_start:?}"),
+                        },
+                        None,
+                    ));
+                }
+                start = offset;
+            }
+            StatusCode::OK => {}
+            StatusCode::RANGE_NOT_SATISFIABLE if ranged => {
+                discard(writer).await?;
+                let reason = "server refused the resume range; starting over".to_owned();
+                return Err(Failure::Transient(Error::Protocol { url, reason }, None));
+            }
+            s if is_transient_status(s) => {
+                return Err(Failure::Transient(
+                    Error::Status { url, status: s.as_u16() },
+                    retry_after(response.headers()),
+                ));
+            }
+            s => return Err(fatal(Error::Status { url, status: s.as_u16() })),
+        }
+        let total = req.size.unwrap_or(0);
+        if let (Some(declared), Some(len)) = (req.size, response.content_length())
+            && start + len > declared
+        {
+            return Err(fatal(Error::BodyTooLong { url, limit: declared }));
+        }
+        let validator =
+            header(response.headers(), ETAG).or_else(|| header(response.headers(), LAST_MODIFIED));
+
+        // The writer thread: restarts when the server sent the whole body, records
+        // the validator for a later resume, then hashes and writes every chunk.
+        let (tx, mut rx) = mpsc::channel::<Write>(CHANNEL_CHUNKS);
+        let meta = PartialMeta { url: req.url.clone(), validator };
+        let dest = req.dest.clone();
+        let mut writer = writer;
+        let worker = tokio::task::spawn_blocking(move || -> Result<Option<Committed>, Error> {
+            while let Some(msg) = rx.blocking_recv() {
+                match msg {
+                    Write::Restart => {
+                        writer.restart()?;
+                        deps_store::write_partial_meta(&dest, &meta)?;
+                    }
+                    Write::Chunk(chunk) => writer.write_all(&chunk)?,
+                    Write::Finish => return writer.commit().map(Some).map_err(Error::from),
+                }
+            }
+            Ok(None) // The sender went away: keep the partial for a resume.
+        });
+        let send = |msg| {
+            let tx = tx.clone();
+            async move { tx.send(msg).await.is_ok() }
+        };
+        if start == 0 {
+            send(Write::Restart).await;
+        }
+        let mut current = start;
+        progress(current, total);
+        let mut stream = response.bytes_stream();
+        let mut body_error = None;
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(chunk) => {
+                    current += chunk.len() as u64;
+                    *advanced = true;
+                    if !send(Write::Chunk(chunk)).await {
+                        break;
+                    }
+                    progress(current, total);
+                }
+                Err(err) => {
+                    body_error = Some(err);
+                    break;
+                }
+            }
+        }
+        if body_error.is_none() {
+            send(Write::Finish).await;
+        }
+        drop(tx);
+        let written = worker.await.map_err(|e| fatal(Error::Task(e.to_string())))?;
+        match (written, body_error) {
+            (Err(err), _) => Err(fatal(err)),
+            (Ok(Some(done)), _) => Ok(done),
+            (Ok(None), Some(err)) => Err(request_error(err)),
+            (Ok(None), None) => Err(fatal(Error::Task("writer stopped early".to_owned()))),
+        }
+    }
+}
+
+/// Drops a partial whose bytes cannot be continued.
+async fn discard(writer: VerifiedWriter) -> Result<(), Failure> {
+    tokio::task::spawn_blocking(move || {
+        let mut writer = writer;
+        writer.restart()
+    })
+    .await
+    .map_err(|e| Failure::Fatal(Error::Task(e.to_string())))?
+    .map_err(|e| Failure::Fatal(e.into()))
+}
+
+/// The first byte position of a `Content-Range: bytes N-M/T` header.
+fn content_range_start(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    let value = headers.get(CONTENT_RANGE)?.to_str().ok()?;
+    let range = value.strip_prefix("bytes ")?;
+    range.split(['-', '/']).next()?.trim().parse().ok()
+}
+
+fn header(headers: &reqwest::header::HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {
+    headers.get(name)?.to_str().ok().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    #[test]
+    fn content_range_start_parses_the_first_byte() {
+        let mut h = HeaderMap::new();
+        h.insert(CONTENT_RANGE, HeaderValue::from_static("bytes 100-199/200"));
+        assert_eq!(content_range_start(&h), Some(100));
+        h.insert(CONTENT_RANGE, HeaderValue::from_static("bytes */200"));
+        assert_eq!(content_range_start(&h), None);
+    }
+}

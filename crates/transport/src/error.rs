@@ -1,0 +1,110 @@
+//! The transport crate's error type. URLs in messages never carry userinfo.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything a request or download can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Plain HTTP to a host that is neither loopback nor allowed as insecure.
+    #[error("refusing plain http to {url}: use https, a loopback mirror, or pass --insecure")]
+    InsecureUrl {
+        /// The URL (redacted).
+        url: String,
+    },
+    /// A URL that does not parse or uses another scheme.
+    #[error("invalid URL {url}: {reason}")]
+    InvalidUrl {
+        /// The URL (redacted).
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The request failed before an answer arrived, or its body broke off.
+    #[error("GET {url}: {source}")]
+    Request {
+        /// The URL (redacted).
+        url: String,
+        /// The HTTP client's error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The server answered with a status we do not retry.
+    #[error("GET {url}: HTTP {status}")]
+    Status {
+        /// The URL (redacted).
+        url: String,
+        /// The status code.
+        status: u16,
+    },
+    /// The server answered a ranged request with an inconsistent range.
+    #[error("GET {url}: {reason}")]
+    Protocol {
+        /// The URL (redacted).
+        url: String,
+        /// What was inconsistent.
+        reason: String,
+    },
+    /// Transient failures went on past the retry budget.
+    #[error("GET {url} failed after {retries} retries in {:.1}s: {last}", elapsed.as_secs_f64())]
+    RetriesExhausted {
+        /// The URL (redacted).
+        url: String,
+        /// How many retries were made.
+        retries: u32,
+        /// Time from the first attempt to giving up.
+        elapsed: Duration,
+        /// The last failure.
+        #[source]
+        last: Box<Error>,
+    },
+    /// A body longer than the declared size or the limit.
+    #[error("GET {url}: body is longer than {limit} bytes")]
+    BodyTooLong {
+        /// The URL (redacted).
+        url: String,
+        /// The most bytes accepted.
+        limit: u64,
+    },
+    /// A CA certificate file that cannot be used.
+    #[error("CA certificate {}: {reason}", path.display())]
+    CaCert {
+        /// The file.
+        path: PathBuf,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// The HTTP client could not be built.
+    #[error("could not build the HTTP client: {0}")]
+    Client(#[source] reqwest::Error),
+    /// A cache write failed, or the bytes did not match their digest.
+    #[error(transparent)]
+    Store(#[from] deps_store::Error),
+    /// The background writer task ended unexpectedly.
+    #[error("download writer task failed: {0}")]
+    Task(String),
+}
+
+/// A URL without userinfo (user names and passwords), for messages and logs.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redact_strips_userinfo_only() {
+        assert_eq!(redact("https://user:secret@example.com/a?b=c"), "https://example.com/a?b=c");
+        assert_eq!(redact("https://example.com/a"), "https://example.com/a");
+        assert_eq!(redact("not a url"), "not a url");
+    }
+}

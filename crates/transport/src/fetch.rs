@@ -1,0 +1,76 @@
+//! Small bodies fetched whole (manifests), with the retry schedule.
+
+use std::time::Instant;
+
+use futures_util::StreamExt;
+
+use crate::retry::{is_transient_error, is_transient_status, retry_after};
+use crate::{Error, HttpClient, RetryPolicy, redact};
+
+/// The outcome of one failed attempt.
+pub(crate) enum Failure {
+    /// Worth another try, after the server's `Retry-After` if it sent one.
+    Transient(Error, Option<std::time::Duration>),
+    /// Final.
+    Fatal(Error),
+}
+
+impl HttpClient {
+    /// GETs `url` and returns its body (at most `max_len` bytes), retrying
+    /// transient failures on `policy`'s schedule.
+    pub async fn get_bytes(&self, url: &str, policy: &RetryPolicy, max_len: u64) -> Result<Vec<u8>, Error> {
+        let started = Instant::now();
+        let mut retry = 0;
+        loop {
+            match self.get_once(url, max_len).await {
+                Ok(body) => return Ok(body),
+                Err(Failure::Fatal(err)) => return Err(err),
+                Err(Failure::Transient(err, wait)) => {
+                    if retry >= policy.max_retries() {
+                        return Err(exhausted(url, retry, started, err));
+                    }
+                    tracing::debug!(url = %redact(url), retry, error = %err, "retrying");
+                    tokio::time::sleep(policy.delay(retry, wait)).await;
+                    retry += 1;
+                }
+            }
+        }
+    }
+
+    async fn get_once(&self, url: &str, max_len: u64) -> Result<Vec<u8>, Failure> {
+        let request_error = |source: reqwest::Error| {
+            let transient = is_transient_error(&source);
+            let err = Error::Request { url: redact(url), source };
+            if transient { Failure::Transient(err, None) } else { Failure::Fatal(err) }
+        };
+        let response = self.inner().get(url).send().await.map_err(request_error)?;
+        let status = response.status();
+        if !status.is_success() {
+            let err = Error::Status { url: redact(url), status: status.as_u16() };
+            return Err(if is_transient_status(status) {
+                Failure::Transient(err, retry_after(response.headers()))
+            } else {
+                Failure::Fatal(err)
+            });
+        }
+        let too_long = || Failure::Fatal(Error::BodyTooLong { url: redact(url), limit: max_len });
+        if response.content_length().is_some_and(|n| n > max_len) {
+            return Err(too_long());
+        }
+        let mut body = Vec::new();
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(request_error)?;
+            if body.len() as u64 + chunk.len() as u64 > max_len {
+                return Err(too_long());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}
+
+/// The error after the last retry, remembering how many and how long.
+pub(crate) fn exhausted(url: &str, retries: u32, started: Instant, last: Error) -> Error {
+    Error::RetriesExhausted { url: redact(url), retries, elapsed: started.elapsed(), last: Box::new(last) }
+}

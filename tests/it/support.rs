@@ -1,0 +1,112 @@
+//! The test environment: a fixture mirror generated into a temp dir and served
+//! on loopback, a fresh cache, and a manager with retry delays shrunk to
+//! milliseconds.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use deps_manager::{DownloadEvent, DownloadOptions, Manager, RetryPolicy};
+use serde_json::Value;
+use xtask::fixtures::{self, FixtureOptions};
+use xtask::mirror::Mirror;
+
+/// Size divisor that keeps a whole fixture set around a megabyte.
+pub const SCALE: u64 = 1000;
+
+/// One test's mirror and cache.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub mirror: Mirror,
+}
+
+impl Env {
+    /// Generates fixtures and starts the mirror.
+    pub async fn new() -> Env {
+        Self::with_scale(SCALE).await
+    }
+
+    /// Same, with a chosen size divisor.
+    pub async fn with_scale(scale: u64) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let mut opts = FixtureOptions::new(dir.path().join("mirror"));
+        opts.scale = Some(scale);
+        fixtures::generate(&opts).unwrap();
+        let mirror = Mirror::start(dir.path().join("mirror")).await.unwrap();
+        Env { dir, mirror }
+    }
+
+    pub fn mirror_dir(&self) -> PathBuf {
+        self.dir.path().join("mirror")
+    }
+
+    pub fn cache_dir(&self) -> PathBuf {
+        self.dir.path().join("cache")
+    }
+
+    /// A manager on this mirror and cache with fast retries.
+    pub fn manager(&self) -> Manager {
+        Manager::new(self.mirror.base_url(), self.cache_dir()).unwrap().with_retry_policies(fast(3), fast(5))
+    }
+
+    /// The mirror's manifest file, parsed.
+    pub fn mirror_manifest(&self, file: &str) -> Value {
+        read_json(&self.mirror_dir().join("manifests").join(file))
+    }
+
+    /// Rewrites one of the mirror's manifests.
+    pub fn edit_mirror_manifest(&self, file: &str, edit: impl FnOnce(&mut Value)) {
+        let path = self.mirror_dir().join("manifests").join(file);
+        let mut value = read_json(&path);
+        edit(&mut value);
+        std::fs::write(&path, serde_json::to_vec_pretty(&value).unwrap()).unwrap();
+    }
+
+    /// Requests the mirror logged for paths under `prefix`.
+    pub fn gets_under(&self, prefix: &str) -> Vec<xtask::mirror::RequestRecord> {
+        self.mirror
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "GET" && r.path.starts_with(prefix))
+            .collect()
+    }
+}
+
+/// A retry policy with millisecond delays.
+pub fn fast(retries: u32) -> RetryPolicy {
+    RetryPolicy::download().with_max_retries(retries).with_base(Duration::from_millis(5))
+}
+
+pub fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// Download options that record every event.
+pub fn recording() -> (DownloadOptions, Arc<Mutex<Vec<DownloadEvent>>>) {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&events);
+    let opts = DownloadOptions {
+        progress: Some(Arc::new(move |e: &DownloadEvent| sink.lock().unwrap().push(e.clone()))),
+        ..DownloadOptions::default()
+    };
+    (opts, events)
+}
+
+/// Every regular file under `dir`, relative, sorted.
+pub fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
