@@ -4,21 +4,34 @@
 //! generator, so the same options always give byte-identical output.
 //!
 //! Manifests name the host as [`PLACEHOLDER_BASE_URL`]; the mirror swaps in
-//! its own address when it serves them.
+//! its own address when it serves them. Component images and template charts
+//! are OCI layouts under [`REGISTRY_DIR`], one per repository named with its
+//! upstream registry first (`registry/quay.io/cilium/cilium`), which the
+//! mirror serves through the distribution API.
 
+mod charts;
 mod content;
 mod generate;
+mod imageref;
+mod images;
 mod json;
 mod layout;
+mod oci;
+mod oci_layout;
 mod options;
 mod prng;
 mod seeds;
 mod source;
 mod summary;
+mod tarball;
 mod vmconfig;
 
+pub use charts::{CHART_NAME, CHART_REPOSITORY, CHART_VERSION, LOCAL_CHART_DIR};
+
 pub use generate::{default_scale, generate};
-pub use layout::{ARCHS, FIXTURE_VERSION, KIND, PLACEHOLDER_BASE_URL, SUMMARY_FILE, vmconfig_manifest_file};
+pub use layout::{
+    ARCHS, FIXTURE_VERSION, KIND, PLACEHOLDER_BASE_URL, REGISTRY_DIR, SUMMARY_FILE, vmconfig_manifest_file,
+};
 pub use options::{FixtureOptions, default_out_dir};
 pub use source::{EMBEDDED_FILES, default_source_dir};
-pub use summary::{FixtureItem, FixtureSummary};
+pub use summary::{FixtureBlob, FixtureChart, FixtureImage, FixtureItem, FixtureSummary};

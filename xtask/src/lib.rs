@@ -1,9 +1,12 @@
 //! Developer tasks for `deps`, usable as a library from tests: a generator of
 //! fixture mirrors (scaled-down, byte-reproducible copies of the real
-//! manifests and their artifacts) and a fake mirror that serves such a
-//! directory over HTTP/1.1 on loopback, with injectable faults.
+//! manifests, their artifacts, component images and template charts), a fake
+//! mirror that serves such a directory over HTTP/1.1 on loopback (files and
+//! the OCI distribution API), with injectable faults, and helpers that run a
+//! real registry and push the fixture images into it.
 //!
 //! This crate stands apart from the `deps-*` crates so that it can test them.
 
 pub mod fixtures;
 pub mod mirror;
+pub mod registry;

@@ -34,7 +34,7 @@ enum Command {
         #[arg(long)]
         source: Option<PathBuf>,
     },
-    /// Serve a fixture mirror directory on 127.0.0.1 until Ctrl-C.
+    /// Serve a fixture mirror directory (files and the registry API) on 127.0.0.1 until Ctrl-C.
     Mirror {
         /// Directory to serve [default: target/fixtures/mirror].
         #[arg(long)]
@@ -46,8 +46,18 @@ enum Command {
         #[arg(long)]
         generate: bool,
     },
-    /// Run the end-to-end demo.
-    Demo,
+    /// Run the end-to-end demo: fixture mirror on 127.0.0.1, a real `deps download`, verify, status.
+    Demo {
+        /// Working directory [default: target/demo].
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Divide real sizes by this (1 = real sizes) [default: about 64 MiB in total].
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        scale: Option<u64>,
+        /// Architectures to download.
+        #[arg(long, default_value = "amd64,arm64")]
+        arch: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -90,7 +100,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime.block_on(serve(dir, port))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo => Ok(demo::run()),
+        Command::Demo { dir, scale, arch } => {
+            let dir = dir.unwrap_or_else(|| {
+                fixtures::default_out_dir()
+                    .parent()
+                    .and_then(|p| p.parent())
+                    .map_or_else(|| PathBuf::from("target/demo"), |target| target.join("demo"))
+            });
+            demo::run(&demo::DemoOptions { dir, scale, archs: arch })?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -98,9 +117,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn generate(opts: &FixtureOptions) -> anyhow::Result<()> {
     let summary = fixtures::generate(opts)?;
     println!(
-        "fixtures: wrote {} files ({:.1} MiB, scale {}) to {}",
+        "fixtures: wrote {} files and {} registry blobs ({:.1} MiB, scale {}) to {}",
         summary.files,
-        summary.total_bytes as f64 / f64::from(1 << 20),
+        summary.blobs,
+        (summary.total_bytes + summary.blob_bytes) as f64 / f64::from(1 << 20),
         summary.scale,
         opts.out.display()
     );
@@ -110,7 +130,9 @@ fn generate(opts: &FixtureOptions) -> anyhow::Result<()> {
 /// Serves `dir` until Ctrl-C.
 async fn serve(dir: PathBuf, port: u16) -> anyhow::Result<()> {
     let mirror = Mirror::start_on(dir.clone(), SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
-    println!("mirror: serving {} at {}", dir.display(), mirror.base_url());
+    let base = mirror.base_url();
+    println!("mirror: serving {} at {base}", dir.display());
+    println!("registry: {base}/v2/<registry>/<repository> (bearer tokens from {base}/token)");
     tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
     mirror.shutdown().await;
     Ok(())

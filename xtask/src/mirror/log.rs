@@ -20,6 +20,10 @@ pub struct RequestRecord {
     pub status: u16,
     /// Body bytes written so far.
     pub bytes_sent: u64,
+    /// Whether the request carried an `Authorization` header.
+    pub authorization: bool,
+    /// The listener that received it, `host:port` (the mirror's, or the blob storage host's).
+    pub host: String,
 }
 
 /// A logged request and its live body counter.

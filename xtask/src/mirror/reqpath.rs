@@ -26,6 +26,11 @@ impl ReqPath {
         Some(ReqPath { parts })
     }
 
+    /// The plain components, in order.
+    pub(super) fn parts(&self) -> &[String] {
+        &self.parts
+    }
+
     /// The normalised path, starting with `/` (the key for faults and the log).
     pub(super) fn as_url_path(&self) -> String {
         format!("/{}", self.parts.join("/"))
@@ -44,7 +49,7 @@ impl ReqPath {
 }
 
 /// Decodes `%XX` escapes; `None` on a malformed escape.
-fn percent_decode(s: &str) -> Option<Vec<u8>> {
+pub(super) fn percent_decode(s: &str) -> Option<Vec<u8>> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -1,8 +1,9 @@
 //! What a request path resolves to: a regular file under the root, streamed
 //! from disk, or a JSON manifest under `manifests/`, read whole (they are
-//! small) with the placeholder host replaced by the mirror's base URL. Files
-//! are looked up afresh on every request, so tests may edit them while the
-//! mirror runs. Validators always describe the bytes actually served.
+//! small) with the placeholder host replaced by the mirror's base URL; and
+//! the same for registry blobs and manifests. Files are looked up afresh on
+//! every request, so tests may edit them while the mirror runs. Validators
+//! always describe the bytes actually served.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -34,39 +35,69 @@ pub(super) struct Resource {
     /// The ETag and Last-Modified date.
     pub(super) validators: Validators,
     /// The `Content-Type` to send.
-    pub(super) content_type: &'static str,
+    pub(super) content_type: String,
 }
 
 /// Resolves `path` under `root`; `Ok(None)` when there is no such file.
 pub(super) async fn resolve(root: &Path, path: &ReqPath, base_url: &str) -> io::Result<Option<Resource>> {
     let file = path.under(root);
-    let meta = match tokio::fs::metadata(&file).await {
+    if !path.is_manifest() {
+        return self::file(&file, "application/octet-stream").await;
+    }
+    let Some(modified) = modified(&file).await? else { return Ok(None) };
+    let text = tokio::fs::read(&file).await?;
+    let rewritten = replace_placeholder(&text, base_url);
+    let etag = format!("\"{}-{}\"", rewritten.len(), &hex::encode(Sha256::digest(&rewritten))[..16]);
+    Ok(Some(Resource {
+        len: rewritten.len() as u64,
+        content: Content::Memory(Bytes::from(rewritten)),
+        validators: Validators { etag, last_modified: httpdate::fmt_http_date(modified) },
+        content_type: "application/json".to_owned(),
+    }))
+}
+
+/// The regular file at `file`, streamed; `Ok(None)` when there is none.
+pub(super) async fn file(file: &Path, content_type: &str) -> io::Result<Option<Resource>> {
+    let meta = match tokio::fs::metadata(file).await {
         Ok(meta) if meta.is_file() => meta,
         Ok(_) => return Ok(None),
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
     let modified = meta.modified().unwrap_or(UNIX_EPOCH);
-    let last_modified = httpdate::fmt_http_date(modified);
-    let content_type = if path.is_manifest() { "application/json" } else { "application/octet-stream" };
-    if path.is_manifest() {
-        let text = tokio::fs::read(&file).await?;
-        let rewritten = replace_placeholder(&text, base_url);
-        let etag = format!("\"{}-{}\"", rewritten.len(), &hex::encode(Sha256::digest(&rewritten))[..16]);
-        return Ok(Some(Resource {
-            len: rewritten.len() as u64,
-            content: Content::Memory(Bytes::from(rewritten)),
-            validators: Validators { etag, last_modified },
-            content_type,
-        }));
-    }
     let etag = format!("\"{}-{:x}\"", meta.len(), nanos(modified));
     Ok(Some(Resource {
-        content: Content::File(file),
+        content: Content::File(file.to_path_buf()),
         len: meta.len(),
-        validators: Validators { etag, last_modified },
-        content_type,
+        validators: Validators { etag, last_modified: httpdate::fmt_http_date(modified) },
+        content_type: content_type.to_owned(),
     }))
+}
+
+/// `bytes` read from `file` (for its date), served from memory with `etag`.
+pub(super) async fn memory(
+    file: &Path,
+    bytes: Vec<u8>,
+    etag: String,
+    content_type: &str,
+) -> io::Result<Resource> {
+    let modified = modified(file).await?.unwrap_or(UNIX_EPOCH);
+    Ok(Resource {
+        len: bytes.len() as u64,
+        content: Content::Memory(Bytes::from(bytes)),
+        validators: Validators { etag, last_modified: httpdate::fmt_http_date(modified) },
+        content_type: content_type.to_owned(),
+    })
+}
+
+/// The modification time of the regular file `file`; `None` when there is none.
+async fn modified(file: &Path) -> io::Result<Option<SystemTime>> {
+    match tokio::fs::metadata(file).await {
+        Ok(meta) if meta.is_file() => Ok(Some(meta.modified().unwrap_or(UNIX_EPOCH))),
+        Ok(_) => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Nanoseconds since the epoch (0 before it).

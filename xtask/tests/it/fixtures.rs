@@ -51,6 +51,8 @@ fn generation_is_reproducible() {
     assert_eq!(sa, sb);
     for file in [
         "FIXTURES.json",
+        "manifests/components.json",
+        "manifests/templates.json",
         "manifests/vmconfig_knc_debian-13_arm64.json",
         "manifests/vmconfig_knc_debian-13_amd64.json",
         "manifests/seeds.json",
@@ -165,7 +167,17 @@ fn seeds_components_and_templates() {
     assert_eq!(components["components"]["version"], "fixture-1");
     assert!(components["components"]["images"].as_array().unwrap().len() > 10);
     let templates = json(&dir.path().join("manifests/templates.json"));
-    assert_eq!(templates, serde_json::json!({"templates": {"version": "fixture-1", "charts": []}}));
+    assert_eq!(
+        templates,
+        serde_json::json!({"templates": {"version": "fixture-1", "charts": [{
+            "name": "web",
+            "version": "1.2.0+fixture",
+            "type": "oci",
+            "url": "oci://ghcr.io/podplane/charts/web",
+            "digest": summary.charts[0].manifest.digest,
+            "dependencies": {"components": ["traefik"]},
+        }]}})
+    );
 
     assert_eq!(FixtureSummary::read(dir.path()).unwrap(), summary);
     let netsy: Vec<_> = summary.items_of("manifests/seeds.json").map(|i| i.name.as_str()).collect();

@@ -8,4 +8,7 @@
 mod client;
 mod faults;
 mod fixtures;
+mod images;
 mod mirror;
+mod real_registry;
+mod registry;

@@ -28,6 +28,8 @@ async fn get_serves_the_whole_file_with_validators() {
             if_range: None,
             status: 200,
             bytes_sent: DATA_LEN as u64,
+            authorization: false,
+            host: mirror.registry_host(),
         }]
     );
 }
