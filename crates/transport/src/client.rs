@@ -1,11 +1,16 @@
 //! The one configured HTTP client: rustls (ring), HTTP/2 where offered, a
 //! connection pool sized to the concurrency, proxy variables honoured, an
 //! optional extra CA, and no transparent decompression (we hash the bytes as
-//! the server sent them).
+//! the server sent them). Plain http is allowed only to loopback hosts and to
+//! hosts the user listed as insecure; callers check with [`check_scheme`]
+//! before the first request to a URL.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject as _;
 
 use crate::Error;
 use crate::error::redact;
@@ -23,6 +28,8 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Longest silence between two reads of a response.
     pub read_timeout: Duration,
+    /// Hosts that may be reached over plain http (`*`: every host); loopback always may.
+    pub insecure_hosts: Vec<String>,
 }
 
 impl Default for ClientConfig {
@@ -33,6 +40,7 @@ impl Default for ClientConfig {
             extra_ca_cert: None,
             connect_timeout: Duration::from_secs(15),
             read_timeout: Duration::from_secs(30),
+            insecure_hosts: Vec::new(),
         }
     }
 }
@@ -41,6 +49,7 @@ impl Default for ClientConfig {
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     inner: reqwest::Client,
+    insecure_hosts: Vec<String>,
 }
 
 impl HttpClient {
@@ -55,18 +64,22 @@ impl HttpClient {
             .read_timeout(config.read_timeout)
             .tcp_nodelay(true);
         if let Some(path) = &config.extra_ca_cert {
-            let pem = std::fs::read(path)
-                .map_err(|e| Error::CaCert { path: path.clone(), reason: e.to_string() })?;
-            let cert = reqwest::Certificate::from_pem(&pem)
-                .map_err(|e| Error::CaCert { path: path.clone(), reason: e.to_string() })?;
-            builder = builder.add_root_certificate(cert);
+            for cert in read_ca_file(path)? {
+                builder = builder.add_root_certificate(cert);
+            }
         }
-        Ok(Self { inner: builder.build().map_err(Error::Client)? })
+        let inner = builder.build().map_err(Error::Client)?;
+        Ok(Self { inner, insecure_hosts: config.insecure_hosts.clone() })
     }
 
-    /// Wraps a client the caller configured.
+    /// Wraps a client the caller configured (no hosts listed as insecure).
     pub fn from_reqwest(inner: reqwest::Client) -> Self {
-        Self { inner }
+        Self { inner, insecure_hosts: Vec::new() }
+    }
+
+    /// [`check_scheme`] with the insecure hosts this client was configured with.
+    pub fn check_url(&self, url: &str) -> Result<(), Error> {
+        check_scheme(url, &self.insecure_hosts)
     }
 
     /// The underlying reqwest client.
@@ -75,10 +88,36 @@ impl HttpClient {
     }
 }
 
+/// The certificates of a PEM file; an error when it holds none or a broken one
+/// (reqwest itself would accept any text and trust nothing).
+fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, Error> {
+    let ca_error = |reason: String| Error::CaCert { path: path.to_owned(), reason };
+    let pem = fs_err::read(path).map_err(|e| ca_error(e.to_string()))?;
+    let mut certs = Vec::new();
+    for der in CertificateDer::pem_slice_iter(&pem) {
+        let der = der.map_err(|e| ca_error(format!("bad PEM: {e}")))?;
+        certs.push(reqwest::Certificate::from_der(&der).map_err(|e| ca_error(e.to_string()))?);
+    }
+    if certs.is_empty() {
+        return Err(ca_error("no PEM certificate in the file".to_owned()));
+    }
+    Ok(certs)
+}
+
 /// True for `localhost` and loopback addresses (127.0.0.0/8, ::1).
 pub fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// True when `url`'s host is `localhost` or a loopback address.
+pub fn is_loopback_url(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 /// Accepts https always, http only for loopback hosts or hosts listed as
@@ -90,8 +129,11 @@ pub fn check_scheme(url: &str, insecure_hosts: &[String]) -> Result<(), Error> {
         "https" => Ok(()),
         "http" => {
             let host = parsed.host_str().unwrap_or_default();
-            let listed = insecure_hosts.iter().any(|h| h == "*" || h.eq_ignore_ascii_case(host));
-            if is_loopback_host(host) || listed {
+            let with_port = parsed.port().map(|port| format!("{host}:{port}"));
+            let listed = insecure_hosts.iter().any(|h| {
+                h == "*" || h.eq_ignore_ascii_case(host) || with_port.as_deref().is_some_and(|hp| h == hp)
+            });
+            if is_loopback_url(&parsed) || listed {
                 Ok(())
             } else {
                 Err(Error::InsecureUrl { url: redact(url) })
@@ -118,6 +160,36 @@ mod tests {
         assert!(check_scheme("http://mirror.lan/x", &["*".into()]).is_ok());
         assert!(check_scheme("ftp://mirror.lan/x", &["*".into()]).is_err());
         assert!(check_scheme("not a url", &[]).is_err());
+        assert!(check_scheme("http://mirror.lan:5000/x", &["mirror.lan:5000".into()]).is_ok());
+        assert!(check_scheme("http://mirror.lan:5000/x", &["mirror.lan:5001".into()]).is_err());
+        assert!(check_scheme("http://127.0.0.1.evil.example/x", &[]).is_err());
+        assert!(check_scheme("http://localhost.evil.example/x", &[]).is_err());
+    }
+
+    #[test]
+    fn insecure_error_redacts_credentials() {
+        let err = check_scheme("http://user:hunter2@mirror.lan/x", &[]).unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn loopback_urls() {
+        for url in ["http://127.0.0.1/", "http://127.9.9.9:80/", "http://[::1]/", "http://LOCALHOST/"] {
+            assert!(is_loopback_url(&url::Url::parse(url).unwrap()), "{url}");
+        }
+        for url in ["http://10.0.0.1/", "http://[::2]/", "http://example.com/", "file:///tmp/x"] {
+            assert!(!is_loopback_url(&url::Url::parse(url).unwrap()), "{url}");
+        }
+    }
+
+    #[test]
+    fn client_checks_urls_against_its_insecure_hosts() {
+        let config = ClientConfig { insecure_hosts: vec!["mirror.lan".into()], ..ClientConfig::default() };
+        let client = HttpClient::new(&config).unwrap();
+        assert!(client.check_url("http://mirror.lan/x").is_ok());
+        assert!(client.check_url("http://other.lan/x").is_err());
+        let plain = HttpClient::from_reqwest(reqwest::Client::new());
+        assert!(plain.check_url("http://mirror.lan/x").is_err());
     }
 
     #[test]
@@ -128,6 +200,33 @@ mod tests {
         std::fs::write(&path, "not a certificate").unwrap();
         let config = ClientConfig { extra_ca_cert: Some(path.clone()), ..ClientConfig::default() };
         let err = HttpClient::new(&config).unwrap_err();
-        assert!(err.to_string().contains("ca.pem"), "{err}");
+        assert!(err.to_string().contains("ca.pem") && err.to_string().contains("no PEM"), "{err}");
+        let missing = ClientConfig { extra_ca_cert: Some(dir.path().join("nope.pem")), ..config };
+        let err = HttpClient::new(&missing).unwrap_err();
+        assert!(err.to_string().contains("nope.pem"), "{err}");
+    }
+
+    /// A self-signed CA certificate, test data only (its key was thrown away).
+    const TEST_CA: &str = "\
+-----BEGIN CERTIFICATE-----
+MIIBhjCCASugAwIBAgIUTpohzAx7ex6Wmxbh2L1ChJC0LuAwCgYIKoZIzj0EAwIw
+FzEVMBMGA1UEAwwMZGVwcyB0ZXN0IENBMCAXDTI2MTEzMDE5MzQxNloYDzIxMjYx
+MTA2MTkzNDE2WjAXMRUwEwYDVQQDDAxkZXBzIHRlc3QgQ0EwWTATBgcqhkjOPQIB
+BggqhkjOPQMBBwNCAASHzkFpDcgjV3/QzO8DbqwXoReYCd4dq4djw9N+5QbMHLU3
+s3lT10qvlLVgrgCcnpYks9Gx+Zs8YXS6/u8Q8DOKo1MwUTAdBgNVHQ4EFgQUwG39
+yBf7vd8Eo569x+xWMRGijU8wHwYDVR0jBBgwFoAUwG39yBf7vd8Eo569x+xWMRGi
+jU8wDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNJADBGAiEA8yHyO/cFN+HE
+1QHrb4u0EaZuVk+nTDbUv/m+vwIvRU4CIQCdcnGqUU8/StaH/QBc23/70egXjCvI
+iFs0w8jb8OaiZw==
+-----END CERTIFICATE-----
+";
+
+    #[test]
+    fn client_trusts_a_pem_ca_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, TEST_CA).unwrap();
+        let config = ClientConfig { extra_ca_cert: Some(path), ..ClientConfig::default() };
+        assert!(HttpClient::new(&config).is_ok());
     }
 }

@@ -11,10 +11,13 @@
 //! `If-Range`. 206 appends; 200 (the server ignored Range, or the file
 //! changed) starts over; 416 drops the partial and retries from zero. A body
 //! that breaks off half-way is retried as a resume from where it stopped
-//! (the second retry layer); an attempt that made progress does not use up
-//! the retry budget.
+//! (the second retry layer); an attempt that made the partial longer does
+//! not use up the retry budget (one that restarted from zero and broke off
+//! no further than before does, so a server that ignores `Range` and always
+//! cuts the body short cannot keep us looping). A partial that already holds
+//! every declared byte is verified and committed without a request.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -22,7 +25,9 @@ use deps_manifest::Digest;
 use deps_store::{Committed, PartialMeta, VerifiedWriter};
 use futures_util::StreamExt;
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE};
+use reqwest::header::{
+    AUTHORIZATION, CONTENT_RANGE, ETAG, HeaderValue, IF_RANGE, LAST_MODIFIED, RANGE, WWW_AUTHENTICATE,
+};
 use tokio::sync::mpsc;
 
 use crate::fetch::{Failure, exhausted};
@@ -33,7 +38,7 @@ use crate::{Error, HttpClient, RetryPolicy, redact};
 const CHANNEL_CHUNKS: usize = 16;
 
 /// One file to download and verify.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DownloadRequest {
     /// Where to fetch it.
     pub url: String,
@@ -45,6 +50,21 @@ pub struct DownloadRequest {
     pub size: Option<u64>,
     /// The retry schedule.
     pub policy: RetryPolicy,
+    /// An `Authorization` header value for the first request (dropped by redirects to another host).
+    pub authorization: Option<String>,
+}
+
+impl std::fmt::Debug for DownloadRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DownloadRequest")
+            .field("url", &redact(&self.url))
+            .field("dest", &self.dest)
+            .field("digest", &self.digest)
+            .field("size", &self.size)
+            .field("policy", &self.policy)
+            .field("authorization", &self.authorization.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// Messages to the writer thread.
@@ -96,19 +116,25 @@ impl HttpClient {
 
         // Open (or resume) the partial on a blocking thread: resuming re-hashes it.
         let (dest, digest, size, target) = (req.dest.clone(), req.digest.clone(), req.size, req.url.clone());
-        let (writer, validator) = tokio::task::spawn_blocking(move || -> Result<_, Error> {
-            let meta = deps_store::read_partial_meta(&dest).ok().flatten();
-            match meta.and_then(|m| m.validator.filter(|_| m.url == target)) {
-                Some(validator) => Ok((VerifiedWriter::resume(&dest, digest, size)?, Some(validator))),
-                None => Ok((VerifiedWriter::create(&dest, digest, size)?, None)),
-            }
-        })
-        .await
-        .map_err(|e| fatal(Error::Task(e.to_string())))?
-        .map_err(fatal)?;
+        let opened = tokio::task::spawn_blocking(move || open_partial(&dest, digest, size, &target))
+            .await
+            .map_err(|e| fatal(Error::Task(e.to_string())))?
+            .map_err(fatal)?;
+        let (writer, validator) = match opened {
+            Opened::Complete(done) => return Ok(done),
+            Opened::Writer(writer, validator) => (*writer, validator),
+        };
         let offset = writer.offset();
 
         let mut request = self.inner().get(&req.url);
+        if let Some(value) = &req.authorization {
+            let mut value = HeaderValue::from_str(value).map_err(|_| {
+                let reason = "the Authorization value is not a valid header value".to_owned();
+                fatal(Error::Protocol { url: url.clone(), reason })
+            })?;
+            value.set_sensitive(true);
+            request = request.header(AUTHORIZATION, value);
+        }
         let ranged = offset > 0 && validator.is_some();
         if let (true, Some(validator)) = (ranged, &validator) {
             request = request.header(RANGE, format!("bytes={offset}-")).header(IF_RANGE, validator.as_str());
@@ -142,6 +168,10 @@ impl HttpClient {
                 let reason = "server refused the resume range; starting over".to_owned();
                 return Err(Failure::Transient(Error::Protocol { url, reason }, None));
             }
+            StatusCode::UNAUTHORIZED => {
+                let www_authenticate = header(response.headers(), WWW_AUTHENTICATE);
+                return Err(fatal(Error::Unauthorized { url, www_authenticate }));
+            }
             s if is_transient_status(s) => {
                 return Err(Failure::Transient(
                     Error::Status { url, status: s.as_u16() },
@@ -150,7 +180,8 @@ impl HttpClient {
             }
             s => return Err(fatal(Error::Status { url, status: s.as_u16() })),
         }
-        let total = req.size.unwrap_or(0);
+        // Without a declared size, the total is what the server announces (0: unknown).
+        let total = req.size.or(response.content_length().map(|len| start + len)).unwrap_or(0);
         if let (Some(declared), Some(len)) = (req.size, response.content_length())
             && start + len > declared
         {
@@ -193,7 +224,8 @@ impl HttpClient {
             match chunk {
                 Ok(chunk) => {
                     current += chunk.len() as u64;
-                    *advanced = true;
+                    // Progress means a longer partial than this attempt started with.
+                    *advanced = current > offset;
                     if !send(Write::Chunk(chunk)).await {
                         break;
                     }
@@ -217,6 +249,36 @@ impl HttpClient {
             (Ok(None), None) => Err(fatal(Error::Task("writer stopped early".to_owned()))),
         }
     }
+}
+
+/// What an earlier run left at `<dest>.partial`.
+enum Opened {
+    /// It held every declared byte and they verified: now committed.
+    Complete(Committed),
+    /// A writer at the end of the bytes kept, and the validator to resume them with.
+    Writer(Box<VerifiedWriter>, Option<String>),
+}
+
+/// Resumes the partial when its sidecar names the same URL and a validator,
+/// else starts afresh; a partial already as long as the declared size is
+/// committed without asking the server (a `Range` from its end would be 416).
+fn open_partial(dest: &Path, digest: Digest, size: Option<u64>, url: &str) -> Result<Opened, Error> {
+    let meta = deps_store::read_partial_meta(dest).ok().flatten();
+    let Some(validator) = meta.and_then(|m| m.validator.filter(|_| m.url == url)) else {
+        return Ok(Opened::Writer(Box::new(VerifiedWriter::create(dest, digest, size)?), None));
+    };
+    let writer = VerifiedWriter::resume(dest, digest.clone(), size)?;
+    if size.is_some_and(|size| size > 0 && writer.offset() == size) {
+        return match writer.commit() {
+            Ok(done) => Ok(Opened::Complete(done)),
+            // The store removed the bad bytes: fetch them all again.
+            Err(deps_store::Error::DigestMismatch { .. } | deps_store::Error::SizeMismatch { .. }) => {
+                Ok(Opened::Writer(Box::new(VerifiedWriter::create(dest, digest, size)?), None))
+            }
+            Err(err) => Err(err.into()),
+        };
+    }
+    Ok(Opened::Writer(Box::new(writer), Some(validator)))
 }
 
 /// Drops a partial whose bytes cannot be continued.

@@ -83,6 +83,85 @@ pub enum Error {
     /// The background writer task ended unexpectedly.
     #[error("download writer task failed: {0}")]
     Task(String),
+    /// The server answered 401: the request needs (other) credentials.
+    #[error("GET {url}: HTTP 401 unauthorized")]
+    Unauthorized {
+        /// The URL (redacted).
+        url: String,
+        /// The `WWW-Authenticate` challenge the server sent, if any.
+        www_authenticate: Option<String>,
+    },
+    /// A registry refused us after we authenticated (or could not authenticate at all).
+    #[error(
+        "unauthorized: {registry} refused access to {repository}: {reason}; \
+         check credentials in ~/.docker/config.json"
+    )]
+    RegistryUnauthorized {
+        /// The registry host as references name it (with `via <mirror>` when mirrored).
+        registry: String,
+        /// The repository.
+        repository: String,
+        /// What was refused (never a token or password).
+        reason: String,
+    },
+    /// A token endpoint answered something we cannot use.
+    #[error("token endpoint {url}: {reason}")]
+    Token {
+        /// The realm URL (redacted).
+        url: String,
+        /// What was wrong with the answer.
+        reason: String,
+    },
+    /// The registry has no such manifest (or no such repository).
+    #[error("manifest {reference} not found in {registry}/{repository} (GET {url}: HTTP 404)")]
+    ManifestUnknown {
+        /// The registry host.
+        registry: String,
+        /// The repository.
+        repository: String,
+        /// The tag or digest asked for.
+        reference: String,
+        /// The URL (redacted).
+        url: String,
+    },
+    /// The registry has no such blob.
+    #[error("blob {digest} not found in {registry}/{repository} (GET {url}: HTTP 404)")]
+    BlobUnknown {
+        /// The registry host.
+        registry: String,
+        /// The repository.
+        repository: String,
+        /// The blob's digest.
+        digest: String,
+        /// The URL (redacted).
+        url: String,
+    },
+    /// Manifest bytes whose digest is not the one asked for or expected.
+    #[error("GET {url}: manifest digest mismatch: expected {expected}, got {actual}")]
+    ManifestDigestMismatch {
+        /// The URL (redacted).
+        url: String,
+        /// The digest asked for or expected.
+        expected: String,
+        /// The digest of the bytes received.
+        actual: String,
+    },
+    /// A manifest reference that is neither a tag nor a valid digest.
+    #[error("invalid manifest reference {reference:?}: {reason}")]
+    InvalidReference {
+        /// The reference as given.
+        reference: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+    /// A Docker config file that cannot be read or parsed.
+    #[error("Docker config {}: {reason}", path.display())]
+    DockerConfig {
+        /// The config file.
+        path: PathBuf,
+        /// Why it cannot be used.
+        reason: String,
+    },
 }
 
 /// A URL without userinfo (user names and passwords), for messages and logs.

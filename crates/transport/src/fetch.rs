@@ -1,4 +1,8 @@
 //! Small bodies fetched whole (manifests), with the retry schedule.
+//!
+//! Only 200 is an answer; 408, 429, 5xx and transport failures are retried
+//! (BEHAVIOR.md §5), every other status fails at once. The body is capped so
+//! a hostile server cannot make us buffer without bound.
 
 use std::time::Instant;
 
@@ -45,7 +49,7 @@ impl HttpClient {
         };
         let response = self.inner().get(url).send().await.map_err(request_error)?;
         let status = response.status();
-        if !status.is_success() {
+        if status != reqwest::StatusCode::OK {
             let err = Error::Status { url: redact(url), status: status.as_u16() };
             return Err(if is_transient_status(status) {
                 Failure::Transient(err, retry_after(response.headers()))

@@ -1,14 +1,17 @@
 //! HTTP for deps: one configured reqwest client, one explicit test of what is
-//! transient, retries with backoff that honour `Retry-After`, and downloads
-//! that stream through a digest into a resumable partial file.
+//! transient, retries with backoff that honour `Retry-After`, downloads that
+//! stream through a digest into a resumable partial file, and the OCI
+//! distribution client (token auth, manifests, blobs) built on them.
 
 mod client;
 mod download;
 mod error;
 mod fetch;
+mod registry;
 mod retry;
 
-pub use client::{ClientConfig, HttpClient, check_scheme, is_loopback_host};
+pub use client::{ClientConfig, HttpClient, check_scheme, is_loopback_host, is_loopback_url};
 pub use download::DownloadRequest;
 pub use error::{Error, redact};
+pub use registry::{FetchedManifest, ManifestHead, RegistryClient, RegistryConfig};
 pub use retry::RetryPolicy;

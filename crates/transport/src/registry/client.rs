@@ -1,0 +1,237 @@
+//! The registry client: manifests (GET and HEAD) and blobs of one repository,
+//! each request wrapped in the auth layer: send with the preemptive header,
+//! and on a 401 renew once and resend; a second 401 is final.
+//!
+//! Manifests are fetched whole (at most 4 MiB) and verified here; blobs
+//! stream through [`HttpClient::download`], which verifies, resumes and
+//! reports progress, and follows redirects (reqwest drops `Authorization`
+//! when a redirect leaves the host, so storage hosts never see our token).
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use deps_manifest::Digest;
+use deps_store::Committed;
+use reqwest::Method;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
+
+use super::auth::{Auth, unauthorized};
+use super::endpoint::{self, Endpoint, check_reference};
+use super::manifest::{self, FetchedManifest, MAX_MANIFEST_BYTES, ManifestHead};
+use super::request::{header, read_body, retrying, send_failure, status_failure};
+use crate::fetch::Failure;
+use crate::{DownloadRequest, Error, HttpClient, RegistryConfig};
+
+/// The registry's digest header.
+const CONTENT_DIGEST: &str = "docker-content-digest";
+
+/// A client of OCI distribution registries (or a mirror of them); clones share connections and tokens.
+#[derive(Clone)]
+pub struct RegistryClient {
+    inner: Arc<Inner>,
+}
+
+/// What clones share.
+struct Inner {
+    http: HttpClient,
+    config: RegistryConfig,
+    auth: Auth,
+}
+
+impl std::fmt::Debug for RegistryClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryClient").field("config", &self.inner.config).finish_non_exhaustive()
+    }
+}
+
+/// An answer whose body was read (empty for HEAD): headers and bytes.
+type Answer = (HeaderMap, Vec<u8>);
+
+impl RegistryClient {
+    /// A client sending its requests through `http`.
+    pub fn new(http: HttpClient, config: RegistryConfig) -> Self {
+        let auth = Auth::new(http.clone(), &config);
+        Self { inner: Arc::new(Inner { http, config, auth }) }
+    }
+
+    /// GETs a manifest by tag or digest and checks its digest against `reference`
+    /// (when a digest) and `expected`; returns its exact bytes.
+    pub async fn get_manifest(
+        &self,
+        registry: &str,
+        repository: &str,
+        reference: &str,
+        expected: Option<&Digest>,
+    ) -> Result<FetchedManifest, Error> {
+        let ep = self.endpoint(registry, repository)?;
+        let asked = check_reference(reference)?;
+        let url = ep.manifest_url(reference);
+        let Some((headers, bytes)) = self.manifest_request(&ep, Method::GET, &url).await? else {
+            return Err(Error::ManifestUnknown {
+                registry: ep.display_registry(),
+                repository: ep.repository.clone(),
+                reference: reference.to_owned(),
+                url: crate::redact(&url),
+            });
+        };
+        let served = header(&headers, CONTENT_DIGEST).and_then(|d| d.parse::<Digest>().ok());
+        let wanted: Vec<&Digest> = asked.iter().chain(expected).chain(served.iter()).collect();
+        let digest = manifest::verify(&url, &bytes, &wanted)?;
+        let media_type = manifest::media_type(header(&headers, CONTENT_TYPE.as_str()).as_deref(), &bytes);
+        Ok(FetchedManifest { bytes, media_type, digest })
+    }
+
+    /// HEADs a manifest: its digest, media type and size, or `None` when the registry has no such manifest.
+    pub async fn head_manifest(
+        &self,
+        registry: &str,
+        repository: &str,
+        reference: &str,
+    ) -> Result<Option<ManifestHead>, Error> {
+        let ep = self.endpoint(registry, repository)?;
+        let asked = check_reference(reference)?;
+        let url = ep.manifest_url(reference);
+        let Some((headers, _)) = self.manifest_request(&ep, Method::HEAD, &url).await? else {
+            return Ok(None);
+        };
+        let served = header(&headers, CONTENT_DIGEST).and_then(|d| d.parse::<Digest>().ok());
+        let media_type = header(&headers, CONTENT_TYPE.as_str())
+            .map(|ct| ct.split(';').next().unwrap_or_default().trim().to_owned())
+            .filter(|ct| manifest::MANIFEST_ACCEPT.contains(&ct.as_str()));
+        let size = header(&headers, CONTENT_LENGTH.as_str()).and_then(|n| n.parse::<u64>().ok());
+        match (asked.or(served), media_type, size) {
+            (Some(digest), Some(media_type), Some(size)) => {
+                Ok(Some(ManifestHead { digest, media_type, size }))
+            }
+            // The registry left something out: the manifest itself tells.
+            _ => {
+                let fetched = self.get_manifest(registry, repository, reference, None).await?;
+                let size = fetched.bytes.len() as u64;
+                Ok(Some(ManifestHead { digest: fetched.digest, media_type: fetched.media_type, size }))
+            }
+        }
+    }
+
+    /// Streams a blob into `dest`, verified against `digest` and `size`, resuming a
+    /// partial and following redirects; `progress` gets (bytes so far, total).
+    pub async fn download_blob(
+        &self,
+        registry: &str,
+        repository: &str,
+        digest: &Digest,
+        size: u64,
+        dest: PathBuf,
+        progress: &(dyn Fn(u64, u64) + Send + Sync),
+    ) -> Result<Committed, Error> {
+        let ep = self.endpoint(registry, repository)?;
+        let url = ep.blob_url(digest);
+        let (http, policy) = (&self.inner.http, &self.inner.config.blob_policy);
+        let download = |authorization| {
+            let request = DownloadRequest {
+                url: url.clone(),
+                dest: dest.clone(),
+                digest: digest.clone(),
+                size: Some(size),
+                policy: policy.clone(),
+                authorization,
+            };
+            http.download(request, progress)
+        };
+        self.authorized(&ep, download).await.map_err(|err| match err {
+            Error::Status { url, status: 404 } => Error::BlobUnknown {
+                registry: ep.display_registry(),
+                repository: ep.repository.clone(),
+                digest: digest.to_string(),
+                url,
+            },
+            other => other,
+        })
+    }
+
+    /// The most requests to `registry` the caller should run at once (`None`: no limit).
+    pub fn host_limit(registry: &str) -> Option<usize> {
+        endpoint::host_limit(registry)
+    }
+
+    /// `registry`/`repository` under this client's configuration.
+    fn endpoint(&self, registry: &str, repository: &str) -> Result<Endpoint, Error> {
+        Endpoint::new(&self.inner.config, registry, repository)
+    }
+
+    /// A manifest request with retries and auth; `None` on 404.
+    async fn manifest_request(
+        &self,
+        ep: &Endpoint,
+        method: Method,
+        url: &str,
+    ) -> Result<Option<Answer>, Error> {
+        let send = |authorization: Option<String>| {
+            let method = method.clone();
+            async move {
+                let attempt = || self.manifest_once(method.clone(), url, authorization.as_deref());
+                retrying(url, &self.inner.config.manifest_policy, attempt).await
+            }
+        };
+        self.authorized(ep, send).await
+    }
+
+    /// One manifest request.
+    async fn manifest_once(
+        &self,
+        method: Method,
+        url: &str,
+        authorization: Option<&str>,
+    ) -> Result<Option<Answer>, Failure> {
+        let head = method == Method::HEAD;
+        let mut request =
+            self.inner.http.inner().request(method, url).header(ACCEPT, manifest::accept_header());
+        if let Some(value) = authorization {
+            let mut value = HeaderValue::from_str(value).map_err(|_| {
+                let reason = "the Authorization value is not a valid header value".to_owned();
+                Failure::Fatal(Error::Protocol { url: crate::redact(url), reason })
+            })?;
+            value.set_sensitive(true);
+            request = request.header(AUTHORIZATION, value);
+        }
+        let response = request.send().await.map_err(|e| send_failure(url, e))?;
+        let status = response.status();
+        if status == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(status_failure(url, &response));
+        }
+        let headers = response.headers().clone();
+        let body = if head { Vec::new() } else { read_body(response, url, MAX_MANIFEST_BYTES).await? };
+        Ok(Some((headers, body)))
+    }
+
+    /// Runs `op` with the preemptive `Authorization` header; after a 401, renews it once and runs `op` again.
+    async fn authorized<T, F, Fut>(&self, ep: &Endpoint, mut op: F) -> Result<T, Error>
+    where
+        F: FnMut(Option<String>) -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let auth = &self.inner.auth;
+        let mut sent = auth.preemptive(ep).await?;
+        let mut renewed = false;
+        loop {
+            match op(sent.clone()).await {
+                Err(Error::Unauthorized { url, www_authenticate }) => {
+                    if renewed {
+                        let reason = format!(
+                            "{url} answered 401 again after authenticating (the repository may not exist, \
+                             or may need other credentials)"
+                        );
+                        return Err(unauthorized(ep, reason));
+                    }
+                    tracing::debug!(%url, "registry asked for authentication");
+                    sent = Some(auth.renew(ep, sent.as_deref(), www_authenticate.as_deref()).await?);
+                    renewed = true;
+                }
+                other => return other,
+            }
+        }
+    }
+}
