@@ -20,6 +20,13 @@ pub struct Cli {
     /// Allow plain HTTP to hosts that are not loopback.
     #[arg(long, global = true)]
     pub insecure: bool,
+    /// Pull every image and chart through this registry mirror: `<registry>/<repo>`
+    /// is fetched as `<mirror>/v2/<registry>/<repo>/...`.
+    #[arg(long, global = true, env = "DEPS_REGISTRY_MIRROR")]
+    pub registry_mirror: Option<String>,
+    /// Registries that may be reached over plain HTTP (comma-separated).
+    #[arg(long, global = true, value_delimiter = ',')]
+    pub insecure_registry: Vec<String>,
     /// Print only errors.
     #[arg(short, long, global = true, conflicts_with = "json")]
     pub quiet: bool,

@@ -35,9 +35,17 @@ fn manager(cli: &Cli) -> anyhow::Result<Manager> {
         None => default_cache_dir().context("no home directory: pass --cache-dir or set DEPS_CACHE_DIR")?,
     };
     let mut manager = Manager::new(cli.base_url.clone(), cache_dir)?;
+    let mut insecure_registries = cli.insecure_registry.clone();
     if cli.insecure {
         manager = manager.with_insecure_hosts(vec!["*".to_owned()]);
+        insecure_registries.push("*".to_owned());
     }
+    let registry = deps_manager::RegistryConfig {
+        mirror: cli.registry_mirror.clone(),
+        insecure_hosts: insecure_registries,
+        ..deps_manager::RegistryConfig::default()
+    };
+    manager = manager.with_registry_config(registry);
     Ok(manager)
 }
 

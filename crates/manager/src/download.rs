@@ -13,12 +13,14 @@ use deps_manifest::{
     ComponentImageFilter, ComponentsManifest, Digest, Item, ItemFilter, Manifest, SeedsManifest,
     TemplatesManifest,
 };
+use deps_oci::BlobIndex;
 use deps_store::{CacheLock, LockHolder};
-use deps_transport::{DownloadRequest, HttpClient};
+use deps_transport::{DownloadRequest, HttpClient, RegistryClient};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::events::{DownloadEvent, DownloadEventType as Ev};
+use crate::images::{ImageContext, ImageJob, group_by_repo};
 use crate::seeds::{SeedPlan, plan_seeds};
 use crate::source::Loaded;
 use crate::{DownloadOptions, Error, Manager};
@@ -43,6 +45,8 @@ pub(crate) enum Target {
     Artifact(String),
     /// A seed snapshot, by name.
     Seed(String),
+    /// A component image, by its index in the components manifest.
+    Image(usize),
 }
 
 /// Manifests shared by every architecture of one run.
@@ -50,6 +54,7 @@ pub(crate) enum Target {
 pub(crate) struct CrossArch {
     pub(crate) components: Loaded<ComponentsManifest>,
     pub(crate) image_indexes: Vec<usize>,
+    pub(crate) image_jobs: Vec<ImageJob>,
     pub(crate) templates: Loaded<TemplatesManifest>,
     pub(crate) seeds: Option<(Loaded<SeedsManifest>, Vec<SeedPlan>)>,
 }
@@ -100,9 +105,13 @@ impl Manager {
         for job in &queued {
             opts.emit(DownloadEvent::item(Ev::Queued, &job.name, Some(job.dest.clone()), job.size));
         }
+        let image_jobs = cross.as_mut().map(|c| std::mem::take(&mut c.image_jobs)).unwrap_or_default();
+        let (queued_images, cached_images) = self.check_images(image_jobs, &opts).await?;
+        present.extend(cached_images);
 
         // 5. Download everything missing; the first failure cancels the rest.
-        present.extend(self.run_jobs(queued, &http, &opts).await?);
+        let registry = self.registry_client(&http);
+        present.extend(self.run_jobs(queued, queued_images, &registry, &http, &opts).await?);
 
         // 6. Write the manifests with their markers.
         for item in &items {
@@ -112,9 +121,15 @@ impl Manager {
         }
         self.write_cached_manifest(kind, arch, &manifest.to_cached_json())?;
         if let Some(cross) = cross.as_mut() {
-            cross.components.manifest.reset_cached();
-            self.write_cached_components_manifest(&cross.components.manifest.to_cached_json())?;
-            cross.templates.manifest.reset_cached();
+            let components = &mut cross.components.manifest;
+            components.reset_cached();
+            for target in &present {
+                if let Target::Image(i) = target {
+                    components.mark_cached(*i);
+                }
+            }
+            self.write_cached_components_manifest(&components.to_cached_json())?;
+            self.cache_templates(&mut cross.templates, &registry, &opts).await?;
             self.write_cached_templates_manifest(&cross.templates.manifest.to_cached_json())?;
             if let Some((seeds, plans)) = cross.seeds.as_mut() {
                 self.finish_seeds(&mut seeds.manifest, plans, &present, &opts).await?;
@@ -137,7 +152,8 @@ impl Manager {
                 let digest = item.dep.parse_digest().map_err(|e| Error::invalid(&label, e))?;
                 let dest = self.vmconfig_artifact_cache_path(&item.name, &item.dep)?;
                 let url = item.resolve_url(mirror.unwrap_or(""));
-                self.check_url(&url).map_err(|source| Error::Download { item: label.clone(), source })?;
+                self.check_url(&url)
+                    .map_err(|source| Error::Download { item: label.clone(), source: Box::new(source) })?;
                 Ok(Job {
                     target: Target::Artifact(item.name.clone()),
                     name: item.name.clone(),
@@ -169,9 +185,11 @@ impl Manager {
         let filter =
             ComponentImageFilter { archs, providers: opts.providers.clone(), addons: opts.addons.clone() };
         let image_indexes = components.manifest.download_image_indexes(&filter);
+        let mut image_jobs = Vec::new();
         for &i in &image_indexes {
             let image = &components.manifest.components.images[i];
             image.validate()?;
+            image_jobs.push(ImageJob::new(i, image)?);
         }
 
         let templates: Loaded<TemplatesManifest> = self
@@ -199,7 +217,7 @@ impl Manager {
             let plans = plan_seeds(self, &seeds, opts.mirror.as_deref())?;
             Some((seeds, plans))
         };
-        Ok(CrossArch { components, image_indexes, templates, seeds })
+        Ok(CrossArch { components, image_indexes, image_jobs, templates, seeds })
     }
 
     /// Takes the cache lock, saying so when another process holds it.
@@ -249,15 +267,46 @@ impl Manager {
         Ok((missing, present_targets))
     }
 
-    /// Downloads the jobs with bounded concurrency; returns what was fetched.
+    /// Emits `checking` and `cached` (or `queued`) for images; returns the missing
+    /// ones and the targets already complete.
+    pub(crate) async fn check_images(
+        &self,
+        jobs: Vec<ImageJob>,
+        opts: &DownloadOptions,
+    ) -> Result<(Vec<ImageJob>, Vec<Target>), Error> {
+        let root = self.components_images_cache_dir();
+        let checked = tokio::task::spawn_blocking(move || {
+            jobs.into_iter()
+                .map(|job| job.is_cached(&root).map(|cached| (job, cached)))
+                .collect::<Result<Vec<_>, Error>>()
+        })
+        .await
+        .map_err(|e| Error::Task(e.to_string()))??;
+        let (mut missing, mut present) = (Vec::new(), Vec::new());
+        for (job, cached) in checked {
+            opts.emit(DownloadEvent::item(Ev::Checking, &job.name, None, job.size));
+            if cached {
+                opts.emit(DownloadEvent::item(Ev::Cached, &job.name, None, job.size).with_current(job.size));
+                present.push(Target::Image(job.index));
+            } else {
+                opts.emit(DownloadEvent::item(Ev::Queued, &job.name, None, job.size));
+                missing.push(job);
+            }
+        }
+        Ok((missing, present))
+    }
+
+    /// Downloads files and images with bounded concurrency; returns what was fetched.
     pub(crate) async fn run_jobs(
         &self,
         jobs: Vec<Job>,
+        images: Vec<ImageJob>,
+        registry: &RegistryClient,
         http: &HttpClient,
         opts: &DownloadOptions,
     ) -> Result<Vec<Target>, Error> {
         let semaphore = Arc::new(Semaphore::new(opts.concurrency()));
-        let mut set = JoinSet::new();
+        let mut set: JoinSet<Result<Vec<Target>, Error>> = JoinSet::new();
         for job in jobs {
             let semaphore = Arc::clone(&semaphore);
             let http = http.clone();
@@ -265,13 +314,33 @@ impl Manager {
             let policy = self.download_retry.clone();
             set.spawn(async move {
                 let _permit = semaphore.acquire_owned().await.map_err(|e| Error::Task(e.to_string()))?;
-                fetch_one(job, &http, policy, &opts).await
+                fetch_one(job, &http, policy, &opts).await.map(|t| vec![t])
             });
+        }
+        if !images.is_empty() {
+            let root = self.components_images_cache_dir();
+            let scan = root.clone();
+            let blobs = tokio::task::spawn_blocking(move || BlobIndex::build(&scan))
+                .await
+                .map_err(|e| Error::Task(e.to_string()))?
+                .map_err(|e| Error::rejected("component image store", e.to_string()))?;
+            let ctx = ImageContext {
+                root,
+                registry: registry.clone(),
+                blobs: Arc::new(Mutex::new(blobs)),
+                blob_locks: Arc::default(),
+                slots: Arc::clone(&semaphore),
+                host_slots: Arc::default(),
+                opts: opts.clone(),
+            };
+            for group in group_by_repo(images) {
+                set.spawn(ctx.clone().pull_group(group));
+            }
         }
         let mut fetched = Vec::new();
         while let Some(joined) = set.join_next().await {
             match joined {
-                Ok(Ok(target)) => fetched.push(target),
+                Ok(Ok(targets)) => fetched.extend(targets),
                 Ok(Err(err)) => {
                     set.abort_all();
                     while set.join_next().await.is_some() {}
@@ -311,7 +380,8 @@ async fn fetch_one(
         *last = Some(now);
         opts.emit(DownloadEvent::item(Ev::Progress, &name, Some(dest.clone()), total).with_current(current));
     };
-    let request = DownloadRequest { url, dest: dest.clone(), digest, size: Some(size), policy };
+    let request =
+        DownloadRequest { url, dest: dest.clone(), digest, size: Some(size), policy, authorization: None };
     match http.download(request, &progress).await {
         Ok(done) => {
             opts.emit(DownloadEvent::item(Ev::Done, &name, Some(dest), size).with_current(done.size));
@@ -321,8 +391,9 @@ async fn fetch_one(
             let label = match &target {
                 Target::Artifact(n) => format!("vmconfig artifact {n}"),
                 Target::Seed(n) => format!("seed snapshot {n}"),
+                Target::Image(i) => format!("component image #{i}"),
             };
-            let err = Arc::new(Error::Download { item: label.clone(), source });
+            let err = Arc::new(Error::Download { item: label.clone(), source: Box::new(source) });
             let mut event = DownloadEvent::item(Ev::Failed, &name, Some(dest), size);
             event.message = err.to_string();
             event.error = Some(Arc::clone(&err));

@@ -75,7 +75,7 @@ pub enum Error {
         what: &'static str,
         /// The transport error.
         #[source]
-        source: deps_transport::Error,
+        source: Box<deps_transport::Error>,
     },
     /// Downloading an item failed.
     #[error("{item}: {source}")]
@@ -84,7 +84,7 @@ pub enum Error {
         item: String,
         /// The transport error.
         #[source]
-        source: deps_transport::Error,
+        source: Box<deps_transport::Error>,
     },
     /// A cache operation failed.
     #[error(transparent)]
@@ -100,7 +100,7 @@ pub enum Error {
     },
     /// Setting up the HTTP client failed.
     #[error(transparent)]
-    Transport(#[from] deps_transport::Error),
+    Transport(Box<deps_transport::Error>),
     /// A background task ended unexpectedly.
     #[error("internal task failed: {0}")]
     Task(String),
@@ -111,6 +111,12 @@ fn summarize(problems: &[Problem]) -> String {
         [] => "no details".to_owned(),
         [one] => one.to_string(),
         [first, rest @ ..] => format!("{first} (and {} more)", rest.len()),
+    }
+}
+
+impl From<deps_transport::Error> for Error {
+    fn from(err: deps_transport::Error) -> Self {
+        Error::Transport(Box::new(err))
     }
 }
 

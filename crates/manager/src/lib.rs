@@ -6,10 +6,12 @@
 //! against the cache (`deps-store`), and what is missing is downloaded with
 //! bounded concurrency. Progress reaches the caller as [`DownloadEvent`]s.
 
+mod charts;
 mod download;
 pub(crate) mod dry_run;
 mod error;
 mod events;
+mod images;
 mod manager;
 mod nudge;
 mod options;
@@ -20,9 +22,10 @@ mod verify;
 
 pub use deps_manifest as manifest;
 pub use deps_store::LockWait;
-pub use deps_transport::{HttpClient, RetryPolicy};
+pub use deps_transport::{HttpClient, RegistryClient, RegistryConfig, RetryPolicy};
 pub use dry_run::human_bytes;
 pub use error::{Error, Problem};
 pub use events::{DownloadEvent, DownloadEventType, ProgressFn};
+pub use images::populate_components_zot_store;
 pub use manager::Manager;
 pub use options::DownloadOptions;

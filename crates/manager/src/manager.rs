@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use deps_manifest::{ComponentsManifest, Manifest, SeedsManifest, TemplatesManifest, vmconfig_manifest_name};
 use deps_store::{Layout, LockWait, ManifestKind};
-use deps_transport::{ClientConfig, HttpClient, RetryPolicy};
+use deps_transport::{ClientConfig, HttpClient, RegistryClient, RegistryConfig, RetryPolicy};
 use serde::de::DeserializeOwned;
 
 use crate::Error;
@@ -21,6 +21,7 @@ pub struct Manager {
     pub(crate) download_retry: RetryPolicy,
     pub(crate) lock_wait: LockWait,
     insecure_hosts: Vec<String>,
+    registry_config: RegistryConfig,
 }
 
 impl Manager {
@@ -36,6 +37,7 @@ impl Manager {
             download_retry: RetryPolicy::download(),
             lock_wait: LockWait::Wait,
             insecure_hosts: Vec::new(),
+            registry_config: RegistryConfig::default(),
         })
     }
 
@@ -56,6 +58,17 @@ impl Manager {
     pub fn with_lock_wait(mut self, wait: LockWait) -> Self {
         self.lock_wait = wait;
         self
+    }
+
+    /// Uses these registry settings (mirror, insecure registries, credentials) for images and charts.
+    pub fn with_registry_config(mut self, config: RegistryConfig) -> Self {
+        self.registry_config = config;
+        self
+    }
+
+    /// A registry client on `http` with this manager's registry settings.
+    pub(crate) fn registry_client(&self, http: &HttpClient) -> RegistryClient {
+        RegistryClient::new(http.clone(), self.registry_config.clone())
     }
 
     /// Allows plain HTTP to these hosts (`*` for any host); loopback is always allowed.

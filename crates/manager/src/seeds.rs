@@ -71,7 +71,9 @@ pub(crate) fn plan_seeds(
             if digest.algo() != DigestAlgo::Sha512 {
                 return Err(Error::rejected(&label, "seed snapshot digests must be sha512"));
             }
-            manager.check_url(&snap.url).map_err(|source| Error::Download { item: label.clone(), source })?;
+            manager
+                .check_url(&snap.url)
+                .map_err(|source| Error::Download { item: label.clone(), source: Box::new(source) })?;
             plans.push(SeedPlan::Fetch(Job {
                 target: Target::Seed(name.clone()),
                 name: format!("seed/{name}"),
@@ -181,7 +183,8 @@ impl Manager {
         let _lock = self.lock(&opts).await?;
         let jobs: Vec<Job> = plans.iter().filter_map(SeedPlan::job).cloned().collect();
         let (missing, mut present) = self.check_cached(jobs, &opts).await?;
-        present.extend(self.run_jobs(missing, &http, &opts).await?);
+        let registry = self.registry_client(&http);
+        present.extend(self.run_jobs(missing, Vec::new(), &registry, &http, &opts).await?);
         let mut manifest = seeds.manifest;
         self.finish_seeds(&mut manifest, &plans, &present, &opts).await?;
         self.write_cached_seeds_manifest(&manifest.to_cached_json())?;

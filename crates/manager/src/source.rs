@@ -75,11 +75,11 @@ impl Manager {
         http: &HttpClient,
     ) -> Result<(Vec<u8>, Source), Error> {
         let url = self.manifest_url(file);
-        self.check_url(&url).map_err(|source| Error::Fetch { what, source })?;
+        self.check_url(&url).map_err(|source| Error::Fetch { what, source: Box::new(source) })?;
         let bytes = http
             .get_bytes(&url, &self.manifest_retry, MAX_MANIFEST_BYTES)
             .await
-            .map_err(|source| Error::Fetch { what, source })?;
+            .map_err(|source| Error::Fetch { what, source: Box::new(source) })?;
         Ok((bytes, Source::Remote(url)))
     }
 

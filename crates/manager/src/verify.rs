@@ -6,6 +6,7 @@ use std::path::Path;
 
 use deps_manifest::{Digest, Manifest};
 
+use crate::images::ImageJob;
 use crate::seeds::snapshot_path;
 use crate::{Error, Manager, Problem};
 
@@ -33,7 +34,44 @@ impl Manager {
                 check_file(&format!("seed/{name}"), &dest, digest.as_ref(), &mut problems);
             }
         }
+        self.verify_images(&mut problems)?;
+        self.verify_charts(&mut problems)?;
         if problems.is_empty() { Ok(manifest) } else { Err(Error::Incomplete { problems }) }
+    }
+
+    /// Re-hashes every cached component image's blobs.
+    fn verify_images(&self, problems: &mut Vec<Problem>) -> Result<(), Error> {
+        let Some((components, _)) = self.read_cached_components_manifest()? else { return Ok(()) };
+        let root = self.components_images_cache_dir();
+        for (index, image) in components.components.images.iter().enumerate().filter(|(_, i)| i.cached) {
+            let job = ImageJob::new(index, image)?;
+            let layout = job.layout(&root)?;
+            let found = layout
+                .verify_image(Some(&job.tag), &job.digest, job.pinned_index.as_ref())
+                .map_err(|e| Error::rejected(&job.name, e.to_string()))?;
+            problems.extend(found.into_iter().map(|p| Problem {
+                item: job.name.clone(),
+                path: p.path,
+                reason: p.reason,
+            }));
+        }
+        Ok(())
+    }
+
+    /// Re-hashes every cached template chart archive.
+    fn verify_charts(&self, problems: &mut Vec<Problem>) -> Result<(), Error> {
+        let Some((templates, _)) = self.read_cached_templates_manifest()? else { return Ok(()) };
+        for chart in templates.templates.charts.iter().filter(|c| c.cached) {
+            match self.cached_template_chart(&chart.name) {
+                Ok((chart, path)) => {
+                    let digest = chart.chart_layer_digest.as_deref().and_then(|d| d.parse::<Digest>().ok());
+                    check_file(&format!("chart/{}", chart.name), &path, digest.as_ref(), problems);
+                }
+                Err(Error::Incomplete { problems: found }) => problems.extend(found),
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(())
     }
 }
 
