@@ -8,5 +8,6 @@ mod support;
 mod download;
 mod faults;
 mod hostile;
+mod images;
 mod seeds;
 mod verify;

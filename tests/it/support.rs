@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use deps_manager::{DownloadEvent, DownloadOptions, Manager, RetryPolicy};
+use deps_manager::{DownloadEvent, DownloadOptions, Manager, RegistryConfig, RetryPolicy};
 use serde_json::Value;
 use xtask::fixtures::{self, FixtureOptions};
 use xtask::mirror::Mirror;
@@ -44,9 +44,19 @@ impl Env {
         self.dir.path().join("cache")
     }
 
-    /// A manager on this mirror and cache with fast retries.
+    /// A manager on this mirror and cache with fast retries; images and charts
+    /// come through the mirror's registry.
     pub fn manager(&self) -> Manager {
-        Manager::new(self.mirror.base_url(), self.cache_dir()).unwrap().with_retry_policies(fast(3), fast(5))
+        let registry = RegistryConfig {
+            mirror: Some(self.mirror.base_url()),
+            manifest_policy: fast(3),
+            blob_policy: fast(5),
+            ..RegistryConfig::default()
+        };
+        Manager::new(self.mirror.base_url(), self.cache_dir())
+            .unwrap()
+            .with_retry_policies(fast(3), fast(5))
+            .with_registry_config(registry)
     }
 
     /// The mirror's manifest file, parsed.
@@ -109,4 +119,18 @@ pub fn files_under(dir: &Path) -> Vec<String> {
     }
     out.sort();
     out
+}
+
+/// True when an external tool is on PATH; when it is not, tests that need it
+/// skip with a note, or fail if `DEPS_REQUIRE_TOOLS` is set (as in CI).
+pub fn have_tool(name: &str) -> bool {
+    let found = std::process::Command::new(name).arg("--version").output().is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("DEPS_REQUIRE_TOOLS").is_none(),
+            "{name} is required (DEPS_REQUIRE_TOOLS is set)"
+        );
+        eprintln!("note: {name} not found; skipping the part of this test that needs it");
+    }
+    found
 }

@@ -39,7 +39,7 @@ pub(crate) fn run(opts: &DemoOptions) -> anyhow::Result<()> {
 
     step("building deps");
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--release", "-p", "deps-cli"])
+        .args(["build", "--quiet", "-p", "deps-cli"])
         .current_dir(&workspace)
         .status()
         .context("running cargo build")?;
@@ -48,7 +48,7 @@ pub(crate) fn run(opts: &DemoOptions) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&bin_dir)?;
     let deps = bin_dir.join("deps");
-    let built = target_dir(&workspace).join("release").join("deps-cli");
+    let built = target_dir(&workspace).join("debug").join("deps-cli");
     std::fs::copy(&built, &deps)
         .with_context(|| format!("copying {} to {}", built.display(), deps.display()))?;
 
@@ -62,6 +62,7 @@ pub(crate) fn run(opts: &DemoOptions) -> anyhow::Result<()> {
         let status = Command::new(&deps)
             .args(args)
             .env("DEPS_BASE_URL", &base)
+            .env("DEPS_REGISTRY_MIRROR", &base)
             .env("DEPS_CACHE_DIR", &cache_dir)
             .status()
             .with_context(|| format!("running {}", deps.display()))?;
@@ -77,7 +78,7 @@ pub(crate) fn run(opts: &DemoOptions) -> anyhow::Result<()> {
         bail!("the demo failed: see the output above");
     }
     step("where things landed");
-    show_tree(&cache_dir, &cache_dir, 0)?;
+    show_tree(&cache_dir)?;
     println!("\nbinary: {}\ncache:  {}", deps.display(), cache_dir.display());
     Ok(())
 }
@@ -86,29 +87,33 @@ fn step(what: &str) {
     println!("==> {what}");
 }
 
-/// Prints the cache's directories and files, folding long listings.
-fn show_tree(root: &Path, dir: &Path, depth: usize) -> anyhow::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    let shown = if depth >= 3 { 3 } else { entries.len() };
-    for entry in entries.iter().take(shown) {
-        let path = entry.path();
-        let rel = path.strip_prefix(root).unwrap_or(&path);
-        if path.is_dir() {
-            println!("  {}/", rel.display());
-            show_tree(root, &path, depth + 1)?;
-        } else {
-            println!("  {} ({} bytes)", rel.display(), entry.metadata()?.len());
+/// Prints each cache area (`vmconfig/artifacts`, `components/images`, ...) with its file count and size.
+fn show_tree(root: &Path) -> anyhow::Result<()> {
+    let mut domains: Vec<_> = std::fs::read_dir(root)?.collect::<Result<_, _>>()?;
+    domains.sort_by_key(|e| e.file_name());
+    for domain in domains.iter().filter(|e| e.path().is_dir()) {
+        let mut areas: Vec<_> = std::fs::read_dir(domain.path())?.collect::<Result<_, _>>()?;
+        areas.sort_by_key(|e| e.file_name());
+        for area in areas {
+            let (files, bytes) = count(&area.path())?;
+            let rel = area.path().strip_prefix(root).map(Path::to_path_buf).unwrap_or_else(|_| area.path());
+            println!("  {:<24} {files:>4} files {:>10.1} MiB", rel.display(), bytes as f64 / 1048576.0);
         }
     }
-    if entries.len() > shown {
-        println!(
-            "  {}/... ({} more)",
-            dir.strip_prefix(root).unwrap_or(dir).display(),
-            entries.len() - shown
-        );
-    }
     Ok(())
+}
+
+/// Files and bytes under `dir`.
+fn count(dir: &Path) -> anyhow::Result<(u64, u64)> {
+    if dir.is_file() {
+        return Ok((1, std::fs::metadata(dir)?.len()));
+    }
+    let mut total = (0, 0);
+    for entry in std::fs::read_dir(dir)? {
+        let (files, bytes) = count(&entry?.path())?;
+        total = (total.0 + files, total.1 + bytes);
+    }
+    Ok(total)
 }
 
 /// The workspace root (xtask's parent directory).

@@ -34,6 +34,7 @@ impl Env {
         cmd.args(args)
             .env("DEPS_BASE_URL", self.mirror.base_url())
             .env("DEPS_CACHE_DIR", self.cache())
+            .env("DEPS_REGISTRY_MIRROR", self.mirror.base_url())
             .env_remove("DEPS_MIRROR")
             .stdin(Stdio::null());
         cmd
