@@ -30,8 +30,8 @@ use reqwest::header::{
 };
 use tokio::sync::mpsc;
 
-use crate::fetch::{Failure, exhausted};
-use crate::retry::{is_transient_error, is_transient_status, retry_after};
+use crate::fetch::{Failure, exhausted, send_failure};
+use crate::retry::{is_transient_status, retry_after};
 use crate::{Error, HttpClient, RetryPolicy, redact};
 
 /// Chunks buffered between the network and the writer thread.
@@ -139,11 +139,7 @@ impl HttpClient {
         if let (true, Some(validator)) = (ranged, &validator) {
             request = request.header(RANGE, format!("bytes={offset}-")).header(IF_RANGE, validator.as_str());
         }
-        let request_error = |source: reqwest::Error| {
-            let transient = is_transient_error(&source);
-            let err = Error::Request { url: url.clone(), source };
-            if transient { Failure::Transient(err, None) } else { Failure::Fatal(err) }
-        };
+        let request_error = |source: reqwest::Error| send_failure(&req.url, source);
         let response = request.send().await.map_err(request_error)?;
         let status = response.status();
         let mut start = 0;

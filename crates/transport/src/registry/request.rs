@@ -2,47 +2,14 @@
 //! answer (401 is `Error::Unauthorized` for the auth layer, 404 is "absent",
 //! 408/429/5xx and broken connections are retried), read a bounded body.
 
-use std::future::Future;
-use std::time::Instant;
-
 use futures_util::StreamExt as _;
 use reqwest::header::{HeaderMap, WWW_AUTHENTICATE};
 use reqwest::{Response, StatusCode};
 
-use crate::fetch::{Failure, exhausted};
-use crate::retry::{is_transient_error, is_transient_status, retry_after};
-use crate::{Error, RetryPolicy, redact};
-
-/// Runs `attempt` until it succeeds, fails for good, or `policy`'s retries are spent.
-pub(crate) async fn retrying<T, F, Fut>(url: &str, policy: &RetryPolicy, mut attempt: F) -> Result<T, Error>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, Failure>>,
-{
-    let started = Instant::now();
-    let mut retry = 0;
-    loop {
-        match attempt().await {
-            Ok(value) => return Ok(value),
-            Err(Failure::Fatal(err)) => return Err(err),
-            Err(Failure::Transient(err, wait)) => {
-                if retry >= policy.max_retries() {
-                    return Err(exhausted(url, retry, started, err));
-                }
-                tracing::debug!(url = %redact(url), retry, error = %err, "retrying registry request");
-                tokio::time::sleep(policy.delay(retry, wait)).await;
-                retry += 1;
-            }
-        }
-    }
-}
-
-/// A send that failed before an answer: transient or not.
-pub(crate) fn send_failure(url: &str, source: reqwest::Error) -> Failure {
-    let transient = is_transient_error(&source);
-    let err = Error::Request { url: redact(url), source };
-    if transient { Failure::Transient(err, None) } else { Failure::Fatal(err) }
-}
+use crate::fetch::Failure;
+pub(crate) use crate::fetch::{retrying, send_failure};
+use crate::retry::{is_transient_status, retry_after};
+use crate::{Error, redact};
 
 /// The failure an unsuccessful status stands for (401 keeps its challenge).
 pub(crate) fn status_failure(url: &str, response: &Response) -> Failure {
