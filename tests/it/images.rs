@@ -268,3 +268,33 @@ async fn pulls_from_a_real_registry() {
     let cached = read_json(&manager.components_manifest_cache_path());
     assert!(cached["components"]["images"].as_array().unwrap().iter().any(|i| i["cached"] == true));
 }
+
+#[tokio::test]
+async fn skopeo_reads_a_single_arch_tag() {
+    let env = Env::new().await;
+    env.manager().download(KIND, "arm64", DownloadOptions::default()).await.unwrap();
+    let repo = repo_dir(&env, "docker.io/library/caddy");
+    let index = read_json(&repo.join("index.json"));
+    let tagged = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["annotations"]["org.opencontainers.image.ref.name"] == "2")
+        .unwrap()
+        .clone();
+    let tag_index = read_json(
+        &repo.join("blobs/sha256").join(tagged["digest"].as_str().unwrap().trim_start_matches("sha256:")),
+    );
+    assert_eq!(tag_index["manifests"].as_array().unwrap().len(), 1, "one platform under the tag");
+    if !have_tool("skopeo") {
+        return;
+    }
+    let layout = format!("oci:{}:2", repo.display());
+    let dest = env.dir.path().join("copy");
+    let out = Command::new("skopeo")
+        .args(["copy", "--override-arch", "arm64", &layout, &format!("dir:{}", dest.display())])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "skopeo copy {layout}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(dest.join("manifest.json").is_file());
+}

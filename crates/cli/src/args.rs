@@ -24,6 +24,9 @@ pub struct Cli {
     /// is fetched as `<mirror>/v2/<registry>/<repo>/...`.
     #[arg(long, global = true, env = "DEPS_REGISTRY_MIRROR")]
     pub registry_mirror: Option<String>,
+    /// A PEM file with an extra CA certificate to trust (e.g. an internal mirror's).
+    #[arg(long, global = true, env = "DEPS_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
     /// Registries that may be reached over plain HTTP (comma-separated).
     #[arg(long, global = true, value_delimiter = ',')]
     pub insecure_registry: Vec<String>,

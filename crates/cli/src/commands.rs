@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use anyhow::Context;
-use deps_manager::{DownloadOptions, Manager, manifest};
+use deps_manager::{ClientConfig, DownloadOptions, HttpClient, Manager, manifest};
 
 use crate::args::{Cli, Command, DownloadArgs, TargetArgs};
 use crate::cluster_config;
@@ -35,6 +35,10 @@ fn manager(cli: &Cli) -> anyhow::Result<Manager> {
         None => default_cache_dir().context("no home directory: pass --cache-dir or set DEPS_CACHE_DIR")?,
     };
     let mut manager = Manager::new(cli.base_url.clone(), cache_dir)?;
+    if let Some(ca_cert) = &cli.ca_cert {
+        let config = ClientConfig { extra_ca_cert: Some(ca_cert.clone()), ..ClientConfig::default() };
+        manager = manager.with_client(HttpClient::new(&config)?);
+    }
     let mut insecure_registries = cli.insecure_registry.clone();
     if cli.insecure {
         manager = manager.with_insecure_hosts(vec!["*".to_owned()]);

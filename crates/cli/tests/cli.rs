@@ -159,3 +159,14 @@ async fn dry_run_prints_and_downloads_nothing() {
     assert!(stdout.contains("Would download") && stdout.contains("vmconfig/artifacts/os-image/"), "{stdout}");
     assert!(env.mirror.requests().iter().all(|r| r.path.starts_with("/manifests/")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_ca_certificate_file_is_a_one_line_error_naming_it() {
+    let env = Env::new(1000).await;
+    let ca = env.dir.path().join("bad-ca.pem");
+    std::fs::write(&ca, "not a certificate").unwrap();
+    let out = output(env.deps(&["download", "--arch", "arm64", "--ca-cert", ca.to_str().unwrap()])).await;
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("bad-ca.pem") && stderr.trim_end().lines().count() == 1, "{stderr}");
+}

@@ -22,7 +22,7 @@ mod verify;
 
 pub use deps_manifest as manifest;
 pub use deps_store::LockWait;
-pub use deps_transport::{HttpClient, RegistryClient, RegistryConfig, RetryPolicy};
+pub use deps_transport::{ClientConfig, HttpClient, RegistryClient, RegistryConfig, RetryPolicy};
 pub use dry_run::human_bytes;
 pub use error::{Error, Problem};
 pub use events::{DownloadEvent, DownloadEventType, ProgressFn};
