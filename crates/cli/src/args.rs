@@ -4,37 +4,52 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// The heading of the options every command takes.
+const GLOBAL: &str = "Global options";
+
 /// The default mirror of published deps manifests.
 pub const DEFAULT_BASE_URL: &str = "https://cli.podplane.dev/deps";
 
 /// Downloads, verifies and reports the dependencies of local Kubernetes VMs.
 #[derive(Debug, Parser)]
-#[command(name = "deps", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "deps",
+    bin_name = "deps",
+    version,
+    about = "Download, check and verify the dependencies of local Kubernetes VMs",
+    long_about = "Download, check and verify the dependencies of local Kubernetes VMs.\n\n\
+        deps reads the published manifests (vmconfig, components, templates, seeds), downloads \
+        every artifact, image, chart and seed snapshot they name into a local cache, and checks \
+        each one against its digest. Reference: docs/cli.md.",
+    after_long_help = "Exit status: 0 on success, 1 on any error (one line on stderr saying what to do next), \
+        2 on a usage error.",
+    propagate_version = true
+)]
 pub struct Cli {
-    /// Where the manifests are published.
-    #[arg(long, global = true, env = "DEPS_BASE_URL", default_value = DEFAULT_BASE_URL)]
+    /// Where the manifests are published (`<base-url>/manifests/<file>`).
+    #[arg(long, global = true, help_heading = GLOBAL, env = "DEPS_BASE_URL", default_value = DEFAULT_BASE_URL)]
     pub base_url: String,
     /// The cache root [default: ~/.podplane/cache/deps].
-    #[arg(long, global = true, env = "DEPS_CACHE_DIR")]
+    #[arg(long, global = true, help_heading = GLOBAL, env = "DEPS_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
-    /// Allow plain HTTP to hosts that are not loopback.
-    #[arg(long, global = true)]
+    /// Allow plain HTTP to any host and registry, not only loopback ones.
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub insecure: bool,
     /// Pull every image and chart through this registry mirror: `<registry>/<repo>`
     /// is fetched as `<mirror>/v2/<registry>/<repo>/...`.
-    #[arg(long, global = true, env = "DEPS_REGISTRY_MIRROR")]
+    #[arg(long, global = true, help_heading = GLOBAL, env = "DEPS_REGISTRY_MIRROR")]
     pub registry_mirror: Option<String>,
     /// A PEM file with an extra CA certificate to trust (e.g. an internal mirror's).
-    #[arg(long, global = true, env = "DEPS_CA_CERT")]
+    #[arg(long, global = true, help_heading = GLOBAL, env = "DEPS_CA_CERT")]
     pub ca_cert: Option<PathBuf>,
-    /// Registries that may be reached over plain HTTP (comma-separated).
-    #[arg(long, global = true, value_delimiter = ',')]
+    /// Registries (`host[:port]`, comma-separated) that may be reached over plain HTTP.
+    #[arg(long, global = true, help_heading = GLOBAL, value_delimiter = ',')]
     pub insecure_registry: Vec<String>,
     /// Print only errors.
-    #[arg(short, long, global = true, conflicts_with = "json")]
+    #[arg(short, long, global = true, help_heading = GLOBAL, conflicts_with = "json")]
     pub quiet: bool,
-    /// Write one JSON object per event to stdout.
-    #[arg(long, global = true)]
+    /// `download`: write one JSON object per progress event to stdout.
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub json: bool,
     /// What to do.
     #[command(subcommand)]
@@ -45,10 +60,24 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Download every missing dependency into the cache.
+    ///
+    /// Fetches the four manifests, selects what this kind, these architectures,
+    /// providers and addons need, and downloads whatever is not already cached
+    /// with the right digest. Interrupted downloads resume where they stopped.
+    /// Only one process writes to a cache at a time; others wait for the lock.
     Download(DownloadArgs),
-    /// Show whether newer dependencies are available.
+    /// Show what is cached and whether newer dependencies are available.
+    ///
+    /// Prints, per domain, the cached version and how much of it is cached (a
+    /// cheap existence and size check; `deps verify` re-hashes), then compares
+    /// the cached vmconfig manifest with the mirror's. Exits 0 even when the
+    /// mirror cannot be reached.
     Status(TargetArgs),
     /// Check that every cached dependency is present and intact.
+    ///
+    /// Re-hashes every artifact, image blob, chart and seed snapshot the cached
+    /// manifests mark cached and lists every problem, grouped per domain. Works
+    /// offline. Exits 1 when anything is missing or corrupt.
     Verify(TargetArgs),
 }
 
@@ -58,7 +87,7 @@ pub struct TargetArgs {
     /// Architectures, comma-separated (amd64, arm64) [default: this machine's].
     #[arg(long, value_delimiter = ',')]
     pub arch: Vec<String>,
-    /// The VM kind.
+    /// The VM kind (the `<kind>` in `vmconfig_<kind>_debian-13_<arch>.json`).
     #[arg(long, default_value = deps_manifest::DEFAULT_KIND)]
     pub kind: String,
 }
@@ -72,13 +101,13 @@ pub struct DownloadArgs {
     /// Print what would be downloaded, download nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Providers whose artifacts and images to include (`all` for every one).
+    /// Providers whose artifacts and images to include, comma-separated (`all` for every one).
     #[arg(long, value_delimiter = ',')]
     pub providers: Vec<String>,
-    /// Addon components to include besides the recommended ones (`all` for every one).
+    /// Addon components to include besides the recommended ones, comma-separated (`all` for every one).
     #[arg(long, value_delimiter = ',')]
     pub addons: Vec<String>,
-    /// A cluster config (JSON with comments) whose providers are included.
+    /// A cluster config (JSON with comments) whose providers are added to `--providers`.
     #[arg(short = 'f', long = "cluster-config")]
     pub cluster_config: Option<PathBuf>,
     /// Read the vmconfig manifest from a local file.
@@ -93,13 +122,14 @@ pub struct DownloadArgs {
     /// Read the seeds manifest from a local file.
     #[arg(long)]
     pub seeds: Option<PathBuf>,
-    /// Skip seed snapshots.
+    /// Skip the seeds manifest and seed snapshots.
     #[arg(long)]
     pub skip_seeds: bool,
-    /// Fetch artifacts from this mirror instead of their upstream URLs.
+    /// Fetch vmconfig artifacts from `<mirror>/vmconfig/artifacts/<name>/<version>/<file>`
+    /// instead of their upstream URLs.
     #[arg(long, env = "DEPS_MIRROR")]
     pub mirror: Option<String>,
-    /// Downloads in flight at once.
+    /// Downloads in flight at once (1 to 64).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
     /// Fail at once instead of waiting when another process holds the cache lock.

@@ -2,15 +2,13 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use anyhow::Context;
-use deps_manager::{ClientConfig, DownloadOptions, HttpClient, Manager, manifest};
+use deps_manager::{ClientConfig, DownloadOptions, HttpClient, Manager, Problem, manifest};
 
 use crate::args::{Cli, Command, DownloadArgs, TargetArgs};
 use crate::cluster_config;
-use crate::render::{self, Mode, Tally};
+use crate::render::{Mode, Reporter};
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -77,7 +75,7 @@ async fn download(manager: &Manager, args: &DownloadArgs, mode: Mode) -> anyhow:
     }
     let mut addons: Vec<String> = manifest::RECOMMENDED_ADDONS.iter().map(|s| (*s).to_owned()).collect();
     addons.extend(args.addons.iter().cloned());
-    let tally = Arc::new(Tally::default());
+    let reporter = Reporter::new(mode);
     let manager = if args.no_wait {
         manager.clone().with_lock_wait(deps_manager::LockWait::NoWait)
     } else {
@@ -87,7 +85,8 @@ async fn download(manager: &Manager, args: &DownloadArgs, mode: Mode) -> anyhow:
         let opts = DownloadOptions {
             dry_run: args.dry_run,
             concurrency: usize::from(args.concurrency),
-            progress: Some(render::progress(mode, Arc::clone(&tally))),
+            progress: Some(reporter.callback()),
+            output: reporter.dry_run_output(),
             archs: archs.clone(),
             providers: providers.clone(),
             addons: addons.clone(),
@@ -101,63 +100,215 @@ async fn download(manager: &Manager, args: &DownloadArgs, mode: Mode) -> anyhow:
             ..DownloadOptions::default()
         };
         manager.download(&args.target.kind, arch, opts).await?;
+        reporter.flush_dry_run();
     }
-    if mode == Mode::Plain && !args.dry_run {
-        eprintln!(
-            "Downloaded {} items ({}); {} already cached. Cache: {}",
-            tally.done.load(Ordering::Relaxed),
-            deps_manager::human_bytes(tally.bytes.load(Ordering::Relaxed)),
-            tally.cached.load(Ordering::Relaxed),
-            manager.cache_dir().display(),
-        );
+    if !args.dry_run {
+        reporter.finish(manager.cache_dir());
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// `deps status`: the local state of every domain, then whether the mirror has
+/// newer vmconfig manifests. An unreachable mirror is reported, not fatal.
 async fn status(manager: &Manager, target: &TargetArgs) -> anyhow::Result<ExitCode> {
     let kind = &target.kind;
-    for arch in archs(target)? {
+    let archs = archs(target)?;
+    let mut unreachable = None;
+    println!("cache: {}", manager.cache_dir().display());
+    for arch in &archs {
         let name = format!("{kind}_{}_{arch}", manifest::OS);
-        let cached = manager.read_cached_manifest(kind, &arch)?;
-        let cached_version = cached.as_ref().map(|(m, _)| m.vmconfig.version.clone());
-        let (needed, latest) = manager.status(kind, &arch).await?;
-        let cached_text = cached_version.as_deref().unwrap_or("not cached");
-        let verdict = if needed { "new packages are available: run `deps download`" } else { "up to date" };
-        println!("vmconfig {name}: cached {cached_text}, latest {}: {verdict}", latest.vmconfig.version);
+        let cached = manager.read_cached_manifest(kind, arch)?.map(|(m, _)| m);
+        let local = match &cached {
+            Some(m) => format!("{}, {}", m.vmconfig.version, artifacts_present(manager, m)?),
+            None => NOT_DOWNLOADED.to_owned(),
+        };
+        let remote = match manager.status(kind, arch).await {
+            Ok((needed, latest)) => update_text(cached.as_ref(), needed, &latest),
+            Err(err) => {
+                unreachable.get_or_insert(err.to_string());
+                String::new()
+            }
+        };
+        println!("vmconfig {name}: {local}{remote}");
     }
-    let version = |v: Option<String>| v.unwrap_or_else(|| "not cached".to_owned());
-    println!(
-        "components: {}",
-        version(manager.read_cached_components_manifest()?.map(|(m, _)| m.components.version))
-    );
-    println!(
-        "templates: {}",
-        version(manager.read_cached_templates_manifest()?.map(|(m, _)| m.templates.version))
-    );
-    println!("seeds: {}", version(manager.read_cached_seeds_manifest()?.map(|(m, _)| m.seeds.version)));
+    println!("components: {}", components_state(manager, &archs)?);
+    println!("templates: {}", templates_state(manager)?);
+    println!("seeds: {}", seeds_state(manager)?);
+    if let Some(reason) = unreachable {
+        println!("couldn't check for updates: {reason}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
+/// What status says about a domain with no cached manifest.
+const NOT_DOWNLOADED: &str = "not downloaded yet: run `deps download`";
+
+/// "N of M cached artifacts present": a size and existence check, not a re-hash.
+fn artifacts_present(manager: &Manager, m: &manifest::Manifest) -> anyhow::Result<String> {
+    let (mut marked, mut present) = (0, 0);
+    for item in m.items().into_iter().filter(|item| item.dep.cached) {
+        marked += 1;
+        let path = manager.vmconfig_artifact_cache_path(&item.name, &item.dep)?;
+        let size = u64::try_from(item.dep.size).unwrap_or(0);
+        if path.metadata().is_ok_and(|md| md.is_file() && (size == 0 || md.len() == size)) {
+            present += 1;
+        }
+    }
+    let advice = if present < marked { ": run `deps verify`, then `deps download`" } else { "" };
+    Ok(format!("{present} of {marked} cached artifacts present{advice}"))
+}
+
+/// How the mirror's latest vmconfig manifest compares with the cached one.
+fn update_text(cached: Option<&manifest::Manifest>, needed: bool, latest: &manifest::Manifest) -> String {
+    let latest = &latest.vmconfig.version;
+    match cached {
+        None => format!(" (the mirror has {latest})"),
+        Some(_) if !needed => "; up to date with the mirror".to_owned(),
+        Some(m) if m.vmconfig.version == *latest => {
+            format!("; the mirror's {latest} manifest changed: run `deps download`")
+        }
+        Some(_) => format!("; the mirror has {latest}: run `deps download`"),
+    }
+}
+
+/// Components: version and how many of the selected images are cached. The
+/// selection is the default one (recommended addons, provider-neutral) plus
+/// every image a previous download marked cached.
+fn components_state(manager: &Manager, archs: &[String]) -> anyhow::Result<String> {
+    let Some((m, _)) = manager.read_cached_components_manifest()? else {
+        return Ok(NOT_DOWNLOADED.to_owned());
+    };
+    let filter = manifest::ComponentImageFilter {
+        archs: archs.to_vec(),
+        providers: Vec::new(),
+        addons: manifest::RECOMMENDED_ADDONS.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    let default = m.download_image_indexes(&filter);
+    let images = m.components.images.iter().enumerate();
+    let selected: Vec<bool> =
+        images.filter(|(i, img)| img.cached || default.contains(i)).map(|(_, img)| img.cached).collect();
+    let cached = selected.iter().filter(|c| **c).count();
+    let advice = if cached < selected.len() { ": run `deps download`" } else { "" };
+    Ok(format!(
+        "{}, {cached} of {} selected images cached for {}{advice}",
+        m.components.version,
+        selected.len(),
+        archs.join(", ")
+    ))
+}
+
+/// Templates: version and how many charts are cached.
+fn templates_state(manager: &Manager) -> anyhow::Result<String> {
+    let Some((m, _)) = manager.read_cached_templates_manifest()? else {
+        return Ok(NOT_DOWNLOADED.to_owned());
+    };
+    let charts = &m.templates.charts;
+    let cached = charts.iter().filter(|c| c.cached).count();
+    let advice = if cached < charts.len() { ": run `deps download`" } else { "" };
+    Ok(format!("{}, {cached} of {} charts cached{advice}", m.templates.version, charts.len()))
+}
+
+/// Seeds: version and how many snapshots are cached and still on disk.
+fn seeds_state(manager: &Manager) -> anyhow::Result<String> {
+    let Some((m, _)) = manager.read_cached_seeds_manifest()? else {
+        return Ok(NOT_DOWNLOADED.to_owned());
+    };
+    let seeds = &m.seeds;
+    let mut cached = 0;
+    for (name, snap) in seeds.snapshots.iter().filter(|(_, s)| s.cached) {
+        let path = manager.seed_snapshot_cache_path(name, &seeds.version, &snap.filename(name)?)?;
+        if path.is_file() {
+            cached += 1;
+        }
+    }
+    let advice = if cached < seeds.snapshots.len() { ": run `deps download`" } else { "" };
+    Ok(format!("{}, {cached} of {} snapshots cached{advice}", seeds.version, seeds.snapshots.len()))
+}
+
+/// `deps verify`: re-hashes everything marked cached; lists every problem
+/// grouped per domain and exits 1 when there is any.
 fn verify(manager: &Manager, target: &TargetArgs, mode: Mode) -> anyhow::Result<ExitCode> {
-    let mut failed = false;
+    let mut problems: Vec<Problem> = Vec::new();
+    let mut artifacts = 0;
+    let mut not_cached = Vec::new();
     for arch in archs(target)? {
-        let name = format!("{}_{}_{arch}", target.kind, manifest::OS);
         match manager.verify(&target.kind, &arch) {
-            Ok(manifest) => {
-                let count = manifest.items().iter().filter(|item| item.dep.cached).count();
-                if mode != Mode::Quiet {
-                    println!("{name}: ok ({count} artifacts verified)");
-                }
+            Ok(m) => artifacts += m.items().iter().filter(|item| item.dep.cached).count(),
+            Err(deps_manager::Error::Incomplete { problems: found }) => {
+                problems.extend(found.into_iter().filter(|p| !problems.contains(p)).collect::<Vec<_>>());
             }
-            Err(deps_manager::Error::Incomplete { problems }) => {
-                failed = true;
-                eprintln!("{name}: {} problems (run `deps download` to repair):", problems.len());
-                for problem in &problems {
-                    eprintln!("  {problem}");
-                }
-            }
+            Err(deps_manager::Error::NotCached { .. }) => not_cached.push(arch),
             Err(err) => return Err(err.into()),
         }
     }
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    let kind = &target.kind;
+    for arch in &not_cached {
+        println!("vmconfig {kind}_{}_{arch}: {NOT_DOWNLOADED}", manifest::OS);
+    }
+    let artifacts = Some(artifacts).filter(|_| not_cached.is_empty());
+    let domains = [
+        ("vmconfig", manager.vmconfig_cache_dir(), artifacts, "artifact"),
+        ("components", manager.components_cache_dir(), cached_images(manager)?, "image"),
+        ("templates", manager.templates_cache_dir(), cached_charts(manager)?, "chart"),
+        ("seeds", manager.seeds_cache_dir(), cached_snapshots(manager)?, "snapshot"),
+    ];
+    for (domain, dir, count, what) in &domains {
+        let found: Vec<&Problem> = problems.iter().filter(|p| p.path.starts_with(dir)).collect();
+        if found.is_empty() {
+            match count {
+                _ if mode == Mode::Quiet => {}
+                Some(count) => println!("{domain}: ok ({count} {what}{} verified)", plural(*count)),
+                None if *domain == "vmconfig" => {}
+                None => println!("{domain}: {NOT_DOWNLOADED}"),
+            }
+            continue;
+        }
+        println!("{domain}: {} problem{}:", found.len(), plural(found.len()));
+        for problem in found {
+            let path = problem.path.strip_prefix(manager.cache_dir()).unwrap_or(&problem.path);
+            println!("  {}: {} ({})", problem.item, problem.reason, path.display());
+        }
+    }
+    // A problem outside the four domain directories is still listed.
+    let other = problems.iter().filter(|p| !domains.iter().any(|(_, dir, _, _)| p.path.starts_with(dir)));
+    for problem in other {
+        println!("other: {problem}");
+    }
+    if problems.is_empty() && not_cached.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if problems.is_empty() {
+        eprintln!("error: nothing to verify for {}: run `deps download`", not_cached.join(", "));
+    } else {
+        let n = problems.len();
+        eprintln!(
+            "error: {n} problem{} in the cache at {}: run `deps download` to repair, then `deps verify` again",
+            plural(n),
+            manager.cache_dir().display()
+        );
+    }
+    Ok(ExitCode::FAILURE)
+}
+
+/// The plural `s` for a count.
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// How many component images the cached components manifest marks cached; `None` without one.
+fn cached_images(manager: &Manager) -> anyhow::Result<Option<usize>> {
+    let m = manager.read_cached_components_manifest()?;
+    Ok(m.map(|(m, _)| m.components.images.iter().filter(|i| i.cached).count()))
+}
+
+/// How many template charts the cached templates manifest marks cached; `None` without one.
+fn cached_charts(manager: &Manager) -> anyhow::Result<Option<usize>> {
+    let m = manager.read_cached_templates_manifest()?;
+    Ok(m.map(|(m, _)| m.templates.charts.iter().filter(|c| c.cached).count()))
+}
+
+/// How many seed snapshots the cached seeds manifest marks cached; `None` without one.
+fn cached_snapshots(manager: &Manager) -> anyhow::Result<Option<usize>> {
+    let m = manager.read_cached_seeds_manifest()?;
+    Ok(m.map(|(m, _)| m.seeds.snapshots.values().filter(|s| s.cached).count()))
 }

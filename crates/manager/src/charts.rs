@@ -92,7 +92,6 @@ impl Manager {
             opts.emit(DownloadEvent::item(Ev::Cached, name, None, stored.chart_layer.size));
             return Ok(stored.chart_layer.digest);
         }
-        opts.emit(DownloadEvent::item(Ev::Started, name, None, 0));
         let wanted = expected.as_ref().map_or_else(|| tag.clone(), Digest::to_string);
         let (registry_host, repository) = (reference.registry(), reference.repository());
         let net =
@@ -105,6 +104,9 @@ impl Manager {
             return Err(Error::rejected(&label, "the chart reference names an index, not a chart manifest"));
         };
         let layer = find_chart_layer(&manifest.bytes).map_err(oci)?;
+        let total = manifest.bytes.len() as u64 + config.size + layers.iter().map(|l| l.size).sum::<u64>();
+        opts.emit(DownloadEvent::item(Ev::Queued, name, None, total));
+        opts.emit(DownloadEvent::item(Ev::Started, name, None, total));
         for blob in std::iter::once(&config).chain(&layers) {
             if !layout.has_blob(&blob.digest, Some(blob.size)) {
                 let dest = layout.blob_path(&blob.digest);
@@ -119,7 +121,7 @@ impl Manager {
         let descriptor =
             Descriptor::new(&manifest.media_type, manifest.digest.clone(), manifest.bytes.len() as u64);
         layout.tag_manifest(&tag, &descriptor).map_err(oci)?;
-        opts.emit(DownloadEvent::item(Ev::Done, name, None, layer.size).with_current(layer.size));
+        opts.emit(DownloadEvent::item(Ev::Done, name, None, total).with_current(total));
         Ok(layer.digest)
     }
 

@@ -1,0 +1,248 @@
+//! What `deps download` shows while it works, against the fake mirror: the
+//! `--json` event stream, the plain lines of a log, and the live bars on a
+//! terminal (driven through tmux, skipped with a note when tmux is missing
+//! unless `DEPS_REQUIRE_TOOLS` is set).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is the failure report.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use xtask::fixtures::{self, FixtureOptions};
+use xtask::mirror::{Fault, Mirror};
+
+struct Env {
+    dir: tempfile::TempDir,
+    mirror: Mirror,
+}
+
+impl Env {
+    async fn new(scale: u64) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let mut opts = FixtureOptions::new(dir.path().join("mirror"));
+        opts.scale = Some(scale);
+        fixtures::generate(&opts).unwrap();
+        let mirror = Mirror::start(dir.path().join("mirror")).await.unwrap();
+        Env { dir, mirror }
+    }
+
+    fn cache(&self) -> PathBuf {
+        self.dir.path().join("cache")
+    }
+
+    fn vars(&self) -> [(&'static str, String); 3] {
+        [
+            ("DEPS_BASE_URL", self.mirror.base_url()),
+            ("DEPS_CACHE_DIR", self.cache().display().to_string()),
+            ("DEPS_REGISTRY_MIRROR", self.mirror.base_url()),
+        ]
+    }
+
+    fn deps(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_deps-cli"));
+        cmd.args(args).envs(self.vars()).env_remove("DEPS_MIRROR").stdin(Stdio::null());
+        cmd
+    }
+
+    /// The mirror path and size of the OS image.
+    fn os_image(&self) -> (String, u64) {
+        let path = self.dir.path().join("mirror/manifests/vmconfig_knc_debian-13_arm64.json");
+        let m: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let image = &m["vmconfig"]["os"]["image"];
+        let url = image["url"].as_str().unwrap();
+        (url.trim_start_matches("http://mirror.invalid").to_owned(), image["size"].as_u64().unwrap())
+    }
+}
+
+async fn output(mut cmd: Command) -> Output {
+    tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_stream_is_one_object_per_line_in_event_order() {
+    let env = Env::new(1000).await;
+    let out = output(env.deps(&["download", "--arch", "arm64", "--json"])).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let events: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    let keys = ["type", "name", "path", "current", "total", "message", "error"];
+    for event in &events {
+        assert!(keys.iter().all(|k| event.get(k).is_some()), "{event}");
+    }
+
+    // Where each event type first and last appears, per item.
+    let mut seen: HashMap<String, HashMap<String, (usize, usize)>> = HashMap::new();
+    for (i, event) in events.iter().enumerate() {
+        let name = event["name"].as_str().unwrap();
+        if !name.is_empty() {
+            let kind = event["type"].as_str().unwrap().to_owned();
+            seen.entry(name.to_owned()).or_default().entry(kind).and_modify(|p| p.1 = i).or_insert((i, i));
+        }
+    }
+    let mut downloaded = 0;
+    for (name, at) in &seen {
+        let first = |kind: &str| at.get(kind).map(|p| p.0);
+        let last = |kind: &str| at.get(kind).map(|p| p.1);
+        let before = |a: Option<usize>, b: Option<usize>, what: &str| {
+            if let (Some(a), Some(b)) = (a, b) {
+                assert!(a < b, "{name}: {what}: {at:?}");
+            }
+        };
+        before(first("checking"), first("cached"), "checking before cached");
+        before(first("checking"), first("queued"), "checking before queued");
+        before(last("queued"), first("started"), "queued before started");
+        before(last("started"), first("progress"), "started before progress");
+        before(last("progress"), first("done"), "progress before done");
+        before(last("started"), first("done"), "started before done");
+        if at.contains_key("queued") {
+            assert!(
+                at.contains_key("started") && at.contains_key("done"),
+                "{name} queued, never done: {at:?}"
+            );
+            downloaded += 1;
+        }
+    }
+    assert!(downloaded > 3, "a fresh cache downloads things: {seen:?}");
+    let last_status = events.iter().rev().find(|e| e["type"] == "status").unwrap();
+    assert_eq!(last_status["message"], "All dependencies for knc_debian-13_arm64 are up to date.");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_dry_run_is_one_object_and_nothing_else_on_stdout() {
+    let env = Env::new(1000).await;
+    let out = output(env.deps(&["download", "--arch", "arm64", "--json", "--dry-run"])).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let events: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let reports: Vec<_> = events.iter().filter(|e| e["type"] == "dry-run").collect();
+    assert_eq!(reports.len(), 1, "{stdout}");
+    let message = reports[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("Would download") && message.contains("vmconfig/artifacts/os-image/"),
+        "{message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_lines_of_a_download_then_of_a_cached_rerun() {
+    let env = Env::new(1000).await;
+    let first = output(env.deps(&["download", "--arch", "arm64", "--concurrency", "1"])).await;
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let again = output(env.deps(&["download", "--arch", "arm64"])).await;
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(first.stdout.is_empty() && again.stdout.is_empty(), "progress never goes to stdout");
+
+    let cache = env.cache().display().to_string();
+    let base = env.mirror.base_url();
+    let stable = |stderr: &[u8]| {
+        let text = text(stderr).replace(&cache, "[CACHE]").replace(&base, "[MIRROR]");
+        let mut lines: Vec<&str> = text.lines().collect();
+        let summary = lines.pop().unwrap().to_owned();
+        // Downloads run concurrently (artifacts and images share the slots):
+        // the set of lines is stable, their order is not. Status lines first,
+        // then by item ("fetching " and "done     " are both nine wide), with
+        // "fetching X" just before "done X".
+        let fetching = |l: &str| l.starts_with("fetching ");
+        let item = |l: &str| fetching(l) || l.starts_with("done     ");
+        lines.sort_by_key(|l| (item(l), if item(l) { &l[9..] } else { l }, !fetching(l)));
+        lines.push(&summary);
+        lines.join("\n")
+    };
+    insta::with_settings!({ filters => vec![(r"in \d+\.\d+s", "in [TIME]")] }, {
+        insta::assert_snapshot!("plain_first_run", stable(&first.stderr));
+        insta::assert_snapshot!("plain_cached_rerun", stable(&again.stderr));
+    });
+}
+
+/// A tmux server of our own (its own socket), killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn available() -> bool {
+        Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success())
+    }
+
+    fn cmd(&self) -> Command {
+        let mut cmd = Command::new("tmux");
+        cmd.args(["-L", &self.socket, "-f", "/dev/null"]);
+        cmd
+    }
+
+    fn screen(&self) -> String {
+        text(&self.cmd().args(["capture-pane", "-p", "-t", "deps"]).output().unwrap().stdout)
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("kill-server").output();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_shows_bars_while_downloading_and_a_clean_summary_at_the_end() {
+    if !Tmux::available() {
+        // CI sets DEPS_REQUIRE_TOOLS so a missing tool fails instead of skipping.
+        assert!(std::env::var_os("DEPS_REQUIRE_TOOLS").is_none(), "tmux is required but not installed");
+        eprintln!("note: tmux is not installed; skipping the pseudo-terminal test");
+        return;
+    }
+    let env = Env::new(200).await;
+    let (path, size) = env.os_image();
+    // Slow enough to see the bars for about two seconds.
+    env.mirror.set_fault(&path, Fault::Slow { bytes_per_sec: (size / 2).max(1) }, None);
+
+    let script = env.dir.path().join("run.sh");
+    let exports: String = env.vars().iter().map(|(k, v)| format!("export {k}='{v}'\n")).collect();
+    let bin = env!("CARGO_BIN_EXE_deps-cli");
+    std::fs::write(
+        &script,
+        format!(
+            "{exports}unset DEPS_MIRROR\n'{bin}' download --arch arm64\necho \"DEPS-EXIT=$?\"\nsleep 60\n"
+        ),
+    )
+    .unwrap();
+    let tmux = Tmux { socket: format!("deps-progress-{}", std::process::id()) };
+    let started = tmux
+        .cmd()
+        .args(["new-session", "-d", "-s", "deps", "-x", "160", "-y", "40"])
+        .arg(format!("sh '{}'", script.display()))
+        .status()
+        .unwrap();
+    assert!(started.success());
+
+    let bar = overall_bar;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (mut saw_bar, mut screen) = (None, String::new());
+    while !screen.contains("DEPS-EXIT=") {
+        assert!(Instant::now() < deadline, "deps did not finish under tmux:\n{screen}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        screen = tmux.screen();
+        if saw_bar.is_none() && screen.lines().any(bar) {
+            saw_bar = Some(screen.clone());
+        }
+    }
+    let Some(during) = saw_bar else { panic!("no progress bar was ever drawn; last screen:\n{screen}") };
+    eprintln!("a screen while downloading:\n{during}");
+    let lines: Vec<&str> = screen.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect();
+    let exit = lines.iter().position(|l| l.starts_with("DEPS-EXIT=")).unwrap();
+    assert_eq!(lines[exit], "DEPS-EXIT=0", "{screen}");
+    let summary = lines[exit - 1];
+    assert!(summary.starts_with("Downloaded ") && summary.contains("Cache: "), "{screen}");
+    assert!(!lines.iter().any(|l| bar(l) || l.ends_with("already cached")), "leftover bar:\n{screen}");
+}
+
+/// A line of the overall bar: a percentage and an ETA.
+fn overall_bar(line: &str) -> bool {
+    line.contains("% ") && line.contains("ETA")
+}

@@ -1,0 +1,150 @@
+//! `deps status` and `deps verify` against the fake mirror: what they print
+//! before and after a download, with the mirror gone, and over a damaged cache.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is the failure report.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use xtask::fixtures::{self, FixtureOptions};
+use xtask::mirror::{Fault, Mirror};
+
+struct Env {
+    dir: tempfile::TempDir,
+    mirror: Mirror,
+}
+
+impl Env {
+    async fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let mut opts = FixtureOptions::new(dir.path().join("mirror"));
+        opts.scale = Some(1000);
+        fixtures::generate(&opts).unwrap();
+        let mirror = Mirror::start(dir.path().join("mirror")).await.unwrap();
+        Env { dir, mirror }
+    }
+
+    fn cache(&self) -> PathBuf {
+        self.dir.path().join("cache")
+    }
+
+    async fn deps(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_deps-cli"));
+        cmd.args(args)
+            .env("DEPS_BASE_URL", self.mirror.base_url())
+            .env("DEPS_CACHE_DIR", self.cache())
+            .env("DEPS_REGISTRY_MIRROR", self.mirror.base_url())
+            .env_remove("DEPS_MIRROR")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null());
+        tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap()
+    }
+
+    /// Exit code, stdout and stderr, with the temp dir and the port replaced.
+    fn report(&self, out: &Output) -> String {
+        let text = format!(
+            "exit: {}\n--- stdout\n{}--- stderr\n{}",
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        text.replace(self.dir.path().to_str().unwrap(), "[TMP]").replace(&self.mirror.base_url(), "[MIRROR]")
+    }
+}
+
+/// The first regular file under `dir`, in sorted order.
+fn first_file(dir: &Path) -> PathBuf {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_file() {
+            return path;
+        }
+        if path.is_dir() {
+            return first_file(&path);
+        }
+    }
+    panic!("no file under {}", dir.display());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_before_and_after_a_download() {
+    let env = Env::new().await;
+    let before = env.deps(&["status", "--arch", "arm64"]).await;
+    insta::assert_snapshot!("status_before_download", env.report(&before));
+
+    let out = env.deps(&["download", "--arch", "arm64", "--quiet"]).await;
+    assert!(out.status.success(), "{}", env.report(&out));
+    let after = env.deps(&["status", "--arch", "arm64"]).await;
+    insta::assert_snapshot!("status_after_download", env.report(&after));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_without_the_mirror_still_shows_the_cache_and_exits_0() {
+    let env = Env::new().await;
+    let out = env.deps(&["download", "--arch", "arm64", "--quiet"]).await;
+    assert!(out.status.success(), "{}", env.report(&out));
+    env.mirror.set_fault("/manifests/vmconfig_knc_debian-13_arm64.json", Fault::Status(404), None);
+    let out = env.deps(&["status", "--arch", "arm64"]).await;
+    insta::assert_snapshot!(env.report(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_notices_a_deleted_artifact_without_rehashing() {
+    let env = Env::new().await;
+    let out = env.deps(&["download", "--arch", "arm64", "--quiet"]).await;
+    assert!(out.status.success(), "{}", env.report(&out));
+    std::fs::remove_file(first_file(&env.cache().join("vmconfig/artifacts"))).unwrap();
+    let out = env.deps(&["status", "--arch", "arm64"]).await;
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("cached artifacts present: run `deps verify`, then `deps download`"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_lists_every_problem_per_domain_and_says_what_to_do() {
+    let env = Env::new().await;
+    let out = env.deps(&["download", "--arch", "arm64", "--quiet"]).await;
+    assert!(out.status.success(), "{}", env.report(&out));
+    let ok = env.deps(&["verify", "--arch", "arm64"]).await;
+    insta::assert_snapshot!("verify_ok", env.report(&ok));
+
+    let artifact = first_file(&env.cache().join("vmconfig/artifacts"));
+    let mut bytes = std::fs::read(&artifact).unwrap();
+    bytes[0] ^= 0xff;
+    std::fs::write(&artifact, bytes).unwrap();
+    let blob = first_blob(&env.cache().join("components/images"));
+    std::fs::remove_file(blob).unwrap();
+
+    let out = env.deps(&["verify", "--arch", "arm64"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("verify_damaged", env.report(&out));
+}
+
+/// The first blob of the first image layout under `images`.
+fn first_blob(images: &Path) -> PathBuf {
+    let mut layouts = Vec::new();
+    find_layouts(images, &mut layouts);
+    layouts.sort();
+    first_file(&layouts[0].join("blobs/sha256"))
+}
+
+fn find_layouts(dir: &Path, out: &mut Vec<PathBuf>) {
+    if dir.join("oci-layout").is_file() {
+        out.push(dir.to_owned());
+        return;
+    }
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            find_layouts(&path, out);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_before_any_download_says_to_download_and_exits_1() {
+    let env = Env::new().await;
+    let out = env.deps(&["verify", "--arch", "arm64"]).await;
+    insta::assert_snapshot!(env.report(&out));
+}
