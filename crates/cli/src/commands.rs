@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use deps_manager::{ClientConfig, DownloadOptions, HttpClient, Manager, Problem, manifest};
+use deps_manager::{ClientConfig, Domain, DownloadOptions, HttpClient, Manager, Problem, manifest};
 
 use crate::args::{Cli, Command, DownloadArgs, TargetArgs};
 use crate::cluster_config;
@@ -131,9 +131,33 @@ async fn status(manager: &Manager, target: &TargetArgs) -> anyhow::Result<ExitCo
         };
         println!("vmconfig {name}: {local}{remote}");
     }
-    println!("components: {}", components_state(manager, &archs)?);
-    println!("templates: {}", templates_state(manager)?);
-    println!("seeds: {}", seeds_state(manager)?);
+    let shared = [
+        (Domain::Components, components_state(manager, &archs)?),
+        (Domain::Templates, templates_state(manager)?),
+        (Domain::Seeds, seeds_state(manager)?),
+    ];
+    for (domain, local) in shared {
+        let cached = match domain {
+            Domain::Components => {
+                manager.read_cached_components_manifest()?.map(|(m, _)| m.components.version)
+            }
+            Domain::Templates => manager.read_cached_templates_manifest()?.map(|(m, _)| m.templates.version),
+            Domain::Seeds => manager.read_cached_seeds_manifest()?.map(|(m, _)| m.seeds.version),
+        };
+        let remote = match manager.latest_version(domain).await {
+            Ok(latest) => shared_update_text(cached.as_deref(), &latest),
+            Err(err) => {
+                unreachable.get_or_insert(err.to_string());
+                String::new()
+            }
+        };
+        let label = match domain {
+            Domain::Components => "components",
+            Domain::Templates => "templates",
+            Domain::Seeds => "seeds",
+        };
+        println!("{label}: {local}{remote}");
+    }
     if let Some(reason) = unreachable {
         println!("couldn't check for updates: {reason}");
     }
@@ -156,6 +180,15 @@ fn artifacts_present(manager: &Manager, m: &manifest::Manifest) -> anyhow::Resul
     }
     let advice = if present < marked { ": run `deps verify`, then `deps download`" } else { "" };
     Ok(format!("{present} of {marked} cached artifacts present{advice}"))
+}
+
+/// How the mirror's latest version of a shared domain compares with the cached one.
+fn shared_update_text(cached: Option<&str>, latest: &str) -> String {
+    match cached {
+        None => format!(" (the mirror has {latest})"),
+        Some(version) if version == latest => "; up to date with the mirror".to_owned(),
+        Some(_) => format!("; the mirror has {latest}: run `deps download`"),
+    }
 }
 
 /// How the mirror's latest vmconfig manifest compares with the cached one.

@@ -170,3 +170,16 @@ async fn a_bad_ca_certificate_file_is_a_one_line_error_naming_it() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("bad-ca.pem") && stderr.trim_end().lines().count() == 1, "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_item_is_one_line_naming_it_and_what_to_do_next() {
+    let env = Env::new(1000).await;
+    let (path, _) = env.os_image();
+    env.mirror.set_fault(&path, Fault::Status(404), None);
+    let out = output(env.deps(&["download", "--arch", "arm64"])).await;
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    let last = stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(last.starts_with("error: vmconfig artifact os-image: "), "{stderr}");
+    assert!(last.contains("404") && last.ends_with("partial ones resume"), "{stderr}");
+}

@@ -17,11 +17,11 @@ mod nudge;
 mod options;
 mod seeds;
 mod source;
-mod status;
+pub(crate) mod status;
 mod verify;
 
 pub use deps_manifest as manifest;
-pub use deps_store::LockWait;
+pub use deps_store::{Error as StoreError, LockWait};
 pub use deps_transport::{ClientConfig, HttpClient, RegistryClient, RegistryConfig, RetryPolicy};
 pub use dry_run::human_bytes;
 pub use error::{Error, Problem};
@@ -29,3 +29,4 @@ pub use events::{DownloadEvent, DownloadEventType, ProgressFn};
 pub use images::populate_components_zot_store;
 pub use manager::Manager;
 pub use options::DownloadOptions;
+pub use status::Domain;

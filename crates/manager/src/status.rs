@@ -43,3 +43,35 @@ impl Manager {
         parse("vmconfig manifest", &source, &bytes)
     }
 }
+
+/// A manifest shared by every architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Domain {
+    /// `manifests/components.json`.
+    Components,
+    /// `manifests/templates.json`.
+    Templates,
+    /// `manifests/seeds.json`.
+    Seeds,
+}
+
+impl Manager {
+    /// The version of the mirror's latest manifest of a shared domain.
+    pub async fn latest_version(&self, domain: Domain) -> Result<String, Error> {
+        let (what, file) = match domain {
+            Domain::Components => ("components manifest", "components.json"),
+            Domain::Templates => ("templates manifest", "templates.json"),
+            Domain::Seeds => ("seeds manifest", "seeds.json"),
+        };
+        let (bytes, source) = self.fetch_manifest_bytes(what, file, &self.http).await?;
+        Ok(match domain {
+            Domain::Components => {
+                parse::<deps_manifest::ComponentsManifest>(what, &source, &bytes)?.components.version
+            }
+            Domain::Templates => {
+                parse::<deps_manifest::TemplatesManifest>(what, &source, &bytes)?.templates.version
+            }
+            Domain::Seeds => parse::<deps_manifest::SeedsManifest>(what, &source, &bytes)?.seeds.version,
+        })
+    }
+}
