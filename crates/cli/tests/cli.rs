@@ -3,64 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is the failure report.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use xtask::fixtures::{self, FixtureOptions};
-use xtask::mirror::{Fault, Mirror};
+use xtask::mirror::Fault;
 
-struct Env {
-    dir: tempfile::TempDir,
-    mirror: Mirror,
-}
-
-impl Env {
-    async fn new(scale: u64) -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let mut opts = FixtureOptions::new(dir.path().join("mirror"));
-        opts.scale = Some(scale);
-        fixtures::generate(&opts).unwrap();
-        let mirror = Mirror::start(dir.path().join("mirror")).await.unwrap();
-        Env { dir, mirror }
-    }
-
-    fn cache(&self) -> PathBuf {
-        self.dir.path().join("cache")
-    }
-
-    fn deps(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_deps-cli"));
-        cmd.args(args)
-            .env("DEPS_BASE_URL", self.mirror.base_url())
-            .env("DEPS_CACHE_DIR", self.cache())
-            .env("DEPS_REGISTRY_MIRROR", self.mirror.base_url())
-            .env_remove("DEPS_MIRROR")
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    /// The mirror path and size of the OS image.
-    fn os_image(&self) -> (String, u64) {
-        let path = self.dir.path().join("mirror/manifests/vmconfig_knc_debian-13_arm64.json");
-        let m: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-        let image = &m["vmconfig"]["os"]["image"];
-        let url = image["url"].as_str().unwrap();
-        (url.trim_start_matches("http://mirror.invalid").to_owned(), image["size"].as_u64().unwrap())
-    }
-}
-
-async fn output(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn file_len(path: &Path) -> u64 {
-    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
-}
+mod common;
+use common::{Env, file_len, output, text};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_during_the_largest_file_then_rerun_resumes_with_range() {

@@ -4,52 +4,22 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is the failure report.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-use xtask::fixtures::{self, FixtureOptions};
-use xtask::mirror::{Fault, Mirror};
+use xtask::mirror::Fault;
 
-struct Env {
-    dir: tempfile::TempDir,
-    mirror: Mirror,
-}
+mod common;
+use common::Env;
 
-impl Env {
-    async fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let mut opts = FixtureOptions::new(dir.path().join("mirror"));
-        opts.scale = Some(1000);
-        fixtures::generate(&opts).unwrap();
-        let mirror = Mirror::start(dir.path().join("mirror")).await.unwrap();
-        Env { dir, mirror }
-    }
-
-    fn cache(&self) -> PathBuf {
-        self.dir.path().join("cache")
-    }
-
-    async fn deps(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_deps-cli"));
-        cmd.args(args)
-            .env("DEPS_BASE_URL", self.mirror.base_url())
-            .env("DEPS_CACHE_DIR", self.cache())
-            .env("DEPS_REGISTRY_MIRROR", self.mirror.base_url())
-            .env_remove("DEPS_MIRROR")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null());
-        tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap()
-    }
-
-    /// Exit code, stdout and stderr, with the temp dir and the port replaced.
-    fn report(&self, out: &Output) -> String {
-        let text = format!(
-            "exit: {}\n--- stdout\n{}--- stderr\n{}",
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-        );
-        text.replace(self.dir.path().to_str().unwrap(), "[TMP]").replace(&self.mirror.base_url(), "[MIRROR]")
-    }
+/// Exit code, stdout and stderr, with the temp dir and the port replaced.
+fn report(env: &Env, out: &Output) -> String {
+    let text = format!(
+        "exit: {}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    text.replace(env.dir.path().to_str().unwrap(), "[TMP]").replace(&env.mirror.base_url(), "[MIRROR]")
 }
 
 /// The first regular file under `dir`, in sorted order.
@@ -69,33 +39,33 @@ fn first_file(dir: &Path) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_before_and_after_a_download() {
-    let env = Env::new().await;
-    let before = env.deps(&["status", "--arch", "arm64"]).await;
-    insta::assert_snapshot!("status_before_download", env.report(&before));
+    let env = Env::new(1000).await;
+    let before = env.run(&["status", "--arch", "arm64"]).await;
+    insta::assert_snapshot!("status_before_download", report(&env, &before));
 
-    let out = env.deps(&["download", "--arch", "arm64", "--quiet"]).await;
-    assert!(out.status.success(), "{}", env.report(&out));
-    let after = env.deps(&["status", "--arch", "arm64"]).await;
-    insta::assert_snapshot!("status_after_download", env.report(&after));
+    let out = env.run(&["download", "--arch", "arm64", "--quiet"]).await;
+    assert!(out.status.success(), "{}", report(&env, &out));
+    let after = env.run(&["status", "--arch", "arm64"]).await;
+    insta::assert_snapshot!("status_after_download", report(&env, &after));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_without_the_mirror_still_shows_the_cache_and_exits_0() {
-    let env = Env::new().await;
-    let out = env.deps(&["download", "--arch", "arm64", "--quiet"]).await;
-    assert!(out.status.success(), "{}", env.report(&out));
+    let env = Env::new(1000).await;
+    let out = env.run(&["download", "--arch", "arm64", "--quiet"]).await;
+    assert!(out.status.success(), "{}", report(&env, &out));
     env.mirror.set_fault("/manifests/vmconfig_knc_debian-13_arm64.json", Fault::Status(404), None);
-    let out = env.deps(&["status", "--arch", "arm64"]).await;
-    insta::assert_snapshot!(env.report(&out));
+    let out = env.run(&["status", "--arch", "arm64"]).await;
+    insta::assert_snapshot!(report(&env, &out));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_notices_a_deleted_artifact_without_rehashing() {
-    let env = Env::new().await;
-    let out = env.deps(&["download", "--arch", "arm64", "--quiet"]).await;
-    assert!(out.status.success(), "{}", env.report(&out));
+    let env = Env::new(1000).await;
+    let out = env.run(&["download", "--arch", "arm64", "--quiet"]).await;
+    assert!(out.status.success(), "{}", report(&env, &out));
     std::fs::remove_file(first_file(&env.cache().join("vmconfig/artifacts"))).unwrap();
-    let out = env.deps(&["status", "--arch", "arm64"]).await;
+    let out = env.run(&["status", "--arch", "arm64"]).await;
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("cached artifacts present: run `deps verify`, then `deps download`"), "{stdout}");
@@ -103,11 +73,11 @@ async fn status_notices_a_deleted_artifact_without_rehashing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_lists_every_problem_per_domain_and_says_what_to_do() {
-    let env = Env::new().await;
-    let out = env.deps(&["download", "--arch", "arm64", "--quiet"]).await;
-    assert!(out.status.success(), "{}", env.report(&out));
-    let ok = env.deps(&["verify", "--arch", "arm64"]).await;
-    insta::assert_snapshot!("verify_ok", env.report(&ok));
+    let env = Env::new(1000).await;
+    let out = env.run(&["download", "--arch", "arm64", "--quiet"]).await;
+    assert!(out.status.success(), "{}", report(&env, &out));
+    let ok = env.run(&["verify", "--arch", "arm64"]).await;
+    insta::assert_snapshot!("verify_ok", report(&env, &ok));
 
     let artifact = first_file(&env.cache().join("vmconfig/artifacts"));
     let mut bytes = std::fs::read(&artifact).unwrap();
@@ -116,9 +86,9 @@ async fn verify_lists_every_problem_per_domain_and_says_what_to_do() {
     let blob = first_blob(&env.cache().join("components/images"));
     std::fs::remove_file(blob).unwrap();
 
-    let out = env.deps(&["verify", "--arch", "arm64"]).await;
+    let out = env.run(&["verify", "--arch", "arm64"]).await;
     assert_eq!(out.status.code(), Some(1));
-    insta::assert_snapshot!("verify_damaged", env.report(&out));
+    insta::assert_snapshot!("verify_damaged", report(&env, &out));
 }
 
 /// The first blob of the first image layout under `images`.
@@ -144,7 +114,7 @@ fn find_layouts(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_before_any_download_says_to_download_and_exits_1() {
-    let env = Env::new().await;
-    let out = env.deps(&["verify", "--arch", "arm64"]).await;
-    insta::assert_snapshot!(env.report(&out));
+    let env = Env::new(1000).await;
+    let out = env.run(&["verify", "--arch", "arm64"]).await;
+    insta::assert_snapshot!(report(&env, &out));
 }

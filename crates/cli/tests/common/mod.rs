@@ -1,0 +1,81 @@
+//! What the CLI test binaries share: a fixture mirror served on loopback, a
+//! fresh cache, and the `deps` binary pointed at both.
+
+#![allow(dead_code)] // Each test binary uses its own part of this module.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use xtask::fixtures::{self, FixtureOptions};
+use xtask::mirror::Mirror;
+
+/// One test's mirror and cache.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub mirror: Mirror,
+}
+
+impl Env {
+    /// Generates fixtures (real sizes divided by `scale`) and starts the mirror.
+    pub async fn new(scale: u64) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let mut opts = FixtureOptions::new(dir.path().join("mirror"));
+        opts.scale = Some(scale);
+        fixtures::generate(&opts).unwrap();
+        let mirror = Mirror::start(dir.path().join("mirror")).await.unwrap();
+        Env { dir, mirror }
+    }
+
+    pub fn cache(&self) -> PathBuf {
+        self.dir.path().join("cache")
+    }
+
+    /// The environment that points `deps` at this mirror and cache.
+    pub fn vars(&self) -> [(&'static str, String); 3] {
+        [
+            ("DEPS_BASE_URL", self.mirror.base_url()),
+            ("DEPS_CACHE_DIR", self.cache().display().to_string()),
+            ("DEPS_REGISTRY_MIRROR", self.mirror.base_url()),
+        ]
+    }
+
+    /// `deps <args>` against this mirror and cache, not yet started.
+    pub fn deps(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_deps-cli"));
+        cmd.args(args)
+            .envs(self.vars())
+            .env_remove("DEPS_MIRROR")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs `deps <args>` to the end.
+    pub async fn run(&self, args: &[&str]) -> Output {
+        output(self.deps(args)).await
+    }
+
+    /// The mirror path and size of the OS image.
+    pub fn os_image(&self) -> (String, u64) {
+        let path = self.dir.path().join("mirror/manifests/vmconfig_knc_debian-13_arm64.json");
+        let m: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let image = &m["vmconfig"]["os"]["image"];
+        let url = image["url"].as_str().unwrap();
+        (url.trim_start_matches("http://mirror.invalid").to_owned(), image["size"].as_u64().unwrap())
+    }
+}
+
+/// Runs a command to the end off the async runtime.
+pub async fn output(mut cmd: Command) -> Output {
+    tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap()
+}
+
+/// Lossy UTF-8.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A file's length, 0 when it does not exist.
+pub fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
