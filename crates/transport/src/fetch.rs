@@ -8,6 +8,7 @@ use std::future::Future;
 use std::time::Instant;
 
 use futures_util::StreamExt;
+use reqwest::Response;
 
 use crate::retry::{is_transient_error, is_transient_status, retry_after};
 use crate::{Error, HttpClient, RetryPolicy, redact};
@@ -39,20 +40,7 @@ impl HttpClient {
                 Failure::Fatal(err)
             });
         }
-        let too_long = || Failure::Fatal(Error::BodyTooLong { url: redact(url), limit: max_len });
-        if response.content_length().is_some_and(|n| n > max_len) {
-            return Err(too_long());
-        }
-        let mut body = Vec::new();
-        let mut stream = response.bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(request_error)?;
-            if body.len() as u64 + chunk.len() as u64 > max_len {
-                return Err(too_long());
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+        read_body(response, url, max_len).await
     }
 }
 
@@ -90,4 +78,22 @@ pub(crate) fn send_failure(url: &str, source: reqwest::Error) -> Failure {
     let transient = is_transient_error(&source);
     let err = Error::Request { url: redact(url), source };
     if transient { Failure::Transient(err, None) } else { Failure::Fatal(err) }
+}
+
+/// The whole body, refused past `max_len` bytes.
+pub(crate) async fn read_body(response: Response, url: &str, max_len: u64) -> Result<Vec<u8>, Failure> {
+    let too_long = || Failure::Fatal(Error::BodyTooLong { url: redact(url), limit: max_len });
+    if response.content_length().is_some_and(|n| n > max_len) {
+        return Err(too_long());
+    }
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| send_failure(url, e))?;
+        if body.len() as u64 + chunk.len() as u64 > max_len {
+            return Err(too_long());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
