@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use deps_manager::{DownloadEvent, DownloadOptions, Manager, RegistryConfig, RetryPolicy};
 use serde_json::Value;
-use xtask::fixtures::{self, FixtureOptions};
 use xtask::mirror::Mirror;
 
 /// Size divisor that keeps a whole fixture set around a megabyte.
@@ -29,10 +28,7 @@ impl Env {
     /// Same, with a chosen size divisor.
     pub async fn with_scale(scale: u64) -> Env {
         let dir = tempfile::tempdir().unwrap();
-        let mut opts = FixtureOptions::new(dir.path().join("mirror"));
-        opts.scale = Some(scale);
-        fixtures::generate(&opts).unwrap();
-        let mirror = Mirror::start(dir.path().join("mirror")).await.unwrap();
+        let mirror = Mirror::start_with_fixtures(dir.path().join("mirror"), scale).await.unwrap();
         Env { dir, mirror }
     }
 

@@ -72,6 +72,14 @@ impl Mirror {
         Self::start_on(root, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await
     }
 
+    /// Generates a fixture mirror into `root` (real sizes divided by `scale`) and serves it.
+    pub async fn start_with_fixtures(root: PathBuf, scale: u64) -> anyhow::Result<Mirror> {
+        let mut opts = crate::fixtures::FixtureOptions::new(&root);
+        opts.scale = Some(scale);
+        crate::fixtures::generate(&opts)?;
+        Self::start(root).await
+    }
+
     /// Serves `root` on `addr` (blob storage on 127.0.0.2 at a free port).
     pub async fn start_on(root: PathBuf, addr: SocketAddr) -> anyhow::Result<Mirror> {
         if !root.is_dir() {

@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use xtask::fixtures::{self, FixtureOptions};
 use xtask::mirror::Mirror;
 
 /// One test's mirror and cache.
@@ -19,10 +18,7 @@ impl Env {
     /// Generates fixtures (real sizes divided by `scale`) and starts the mirror.
     pub async fn new(scale: u64) -> Env {
         let dir = tempfile::tempdir().unwrap();
-        let mut opts = FixtureOptions::new(dir.path().join("mirror"));
-        opts.scale = Some(scale);
-        fixtures::generate(&opts).unwrap();
-        let mirror = Mirror::start(dir.path().join("mirror")).await.unwrap();
+        let mirror = Mirror::start_with_fixtures(dir.path().join("mirror"), scale).await.unwrap();
         Env { dir, mirror }
     }
 
