@@ -214,7 +214,7 @@ impl Manager {
             let seeds: Loaded<SeedsManifest> = self
                 .load_manifest("seeds manifest", "seeds.json", opts.seeds_manifest_path.as_deref(), http)
                 .await?;
-            let plans = plan_seeds(self, &seeds, opts.mirror.as_deref())?;
+            let plans = plan_seeds(self, &seeds)?;
             Some((seeds, plans))
         };
         Ok(CrossArch { components, image_indexes, image_jobs, templates, seeds })

@@ -54,7 +54,6 @@ pub(crate) fn snapshot_path(
 pub(crate) fn plan_seeds(
     manager: &Manager,
     seeds: &Loaded<SeedsManifest>,
-    _mirror: Option<&str>,
 ) -> Result<Vec<SeedPlan>, Error> {
     let version = &seeds.manifest.seeds.version;
     pathsafe::component("seeds version", version).map_err(|e| Error::invalid("seeds manifest", e))?;
@@ -178,7 +177,7 @@ impl Manager {
         let http = client.unwrap_or_else(|| self.http.clone());
         let seeds: Loaded<SeedsManifest> =
             self.load_manifest("seeds manifest", "seeds.json", None, &http).await?;
-        let plans = plan_seeds(self, &seeds, None)?;
+        let plans = plan_seeds(self, &seeds)?;
         let opts = DownloadOptions { client: Some(http.clone()), ..DownloadOptions::default() };
         let _lock = self.lock(&opts).await?;
         let jobs: Vec<Job> = plans.iter().filter_map(SeedPlan::job).cloned().collect();
