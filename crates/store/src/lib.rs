@@ -9,6 +9,7 @@
 
 mod atomic;
 mod error;
+mod fingerprint;
 mod fsio;
 mod hasher;
 mod layout;
@@ -20,6 +21,7 @@ mod verified;
 
 pub use atomic::{atomic_copy, atomic_write};
 pub use error::{Error, Result};
+pub use fingerprint::Fingerprints;
 pub use hasher::{exists_with_digest, hash_file};
 pub use layout::Layout;
 pub use lock::{CacheLock, LockHolder, LockWait};

@@ -1,0 +1,328 @@
+//! Fingerprints: what each cached file looked like when its digest was last
+//! verified, so a later run can trust it without reading it again.
+//!
+//! A fingerprint is the file's size, modification time (nanoseconds), device
+//! and inode, and the digest its bytes had. A file whose metadata still
+//! matches is trusted to still have that digest, the way git's index and
+//! cargo's fingerprints trust mtimes; anything else (a rewrite, a touch, a
+//! copy over it, a missing entry) sends the caller back to hashing.
+//!
+//! They live in `<root>/.fingerprints.json`, keyed by path relative to the
+//! cache root. The file is only a shortcut: when it is missing, corrupt or
+//! from another version it is ignored (every file is re-hashed), and it is
+//! written atomically, by the process holding the cache lock.
+
+use std::collections::BTreeMap;
+use std::fs::Metadata;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::UNIX_EPOCH;
+
+use deps_manifest::Digest;
+use serde::{Deserialize, Serialize};
+
+use crate::atomic::atomic_write;
+use crate::fsio::io_err;
+use crate::{Result, hash_file};
+
+/// The fingerprint file's name under the cache root.
+const FINGERPRINT_FILE: &str = ".fingerprints.json";
+/// The on-disk format version; another version is ignored.
+const VERSION: u32 = 1;
+
+/// What a file looked like when its digest was verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Fingerprint {
+    size: u64,
+    mtime_ns: u64,
+    dev: u64,
+    ino: u64,
+    digest: String,
+}
+
+impl Fingerprint {
+    /// The fingerprint of a file with `meta` whose bytes have `digest`.
+    fn of(meta: &Metadata, digest: &Digest) -> Self {
+        let (dev, ino) = dev_ino(meta);
+        Fingerprint { size: meta.len(), mtime_ns: mtime_ns(meta), dev, ino, digest: digest.to_string() }
+    }
+}
+
+/// The file on disk.
+#[derive(Debug, Deserialize)]
+struct Stored {
+    version: u32,
+    files: BTreeMap<String, Fingerprint>,
+}
+
+/// The file on disk, borrowed for writing.
+#[derive(Debug, Serialize)]
+struct StoredRef<'a> {
+    version: u32,
+    files: &'a BTreeMap<String, Fingerprint>,
+}
+
+/// The fingerprints of one cache, shared by the tasks of a run.
+#[derive(Debug)]
+pub struct Fingerprints {
+    root: PathBuf,
+    state: Mutex<State>,
+}
+
+/// The entries and whether they changed since loading.
+#[derive(Debug, Default)]
+struct State {
+    files: BTreeMap<String, Fingerprint>,
+    dirty: bool,
+}
+
+impl Fingerprints {
+    /// The fingerprints recorded under `root`; empty when there are none or they are unreadable.
+    pub fn load(root: &Path) -> Self {
+        let path = root.join(FINGERPRINT_FILE);
+        let files = match std::fs::read(&path) {
+            Ok(bytes) => match serde_json::from_slice::<Stored>(&bytes) {
+                Ok(stored) if stored.version == VERSION => stored.files,
+                Ok(stored) => {
+                    tracing::debug!(version = stored.version, "ignoring fingerprints of another version");
+                    BTreeMap::new()
+                }
+                Err(err) => {
+                    tracing::debug!(path = %path.display(), %err, "ignoring corrupt fingerprints");
+                    BTreeMap::new()
+                }
+            },
+            Err(_) => BTreeMap::new(),
+        };
+        Fingerprints { root: root.to_owned(), state: Mutex::new(State { files, dirty: false }) }
+    }
+
+    /// No fingerprints: every check hashes.
+    pub fn empty(root: &Path) -> Self {
+        Fingerprints { root: root.to_owned(), state: Mutex::new(State::default()) }
+    }
+
+    /// How many files have a fingerprint.
+    pub fn len(&self) -> usize {
+        self.state().files.len()
+    }
+
+    /// Whether no file has a fingerprint.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether `path` is a regular file whose fingerprint says it has `digest`, without reading it.
+    pub fn trusted(&self, path: &Path, digest: &Digest) -> bool {
+        let Some(key) = self.key(path) else { return false };
+        let Ok(meta) = std::fs::metadata(path) else { return false };
+        meta.is_file() && self.state().files.get(&key) == Some(&Fingerprint::of(&meta, digest))
+    }
+
+    /// Whether `path` exists with `digest`: trusted by fingerprint, else hashed
+    /// (and fingerprinted when it matches); `false` when absent or different.
+    pub fn check(&self, path: &Path, digest: &Digest) -> Result<bool> {
+        if self.trusted(path, digest) {
+            return Ok(true);
+        }
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) if meta.is_file() => meta,
+            Ok(_) => return Ok(false),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(err) => return Err(io_err("read metadata of", path)(err)),
+        };
+        if hash_file(path, digest.algo())? != *digest {
+            self.forget(path);
+            return Ok(false);
+        }
+        self.insert(path, Fingerprint::of(&meta, digest));
+        Ok(true)
+    }
+
+    /// Records that `path`, as it is now, has `digest` (the caller has just verified it).
+    pub fn record(&self, path: &Path, digest: &Digest) -> Result<()> {
+        let meta = std::fs::metadata(path).map_err(io_err("read metadata of", path))?;
+        self.insert(path, Fingerprint::of(&meta, digest));
+        Ok(())
+    }
+
+    /// Drops the fingerprint of `path`, if any.
+    pub fn forget(&self, path: &Path) {
+        if let Some(key) = self.key(path) {
+            let mut state = self.state();
+            if state.files.remove(&key).is_some() {
+                state.dirty = true;
+            }
+        }
+    }
+
+    /// Writes the fingerprints back when they changed; drops entries whose file is gone.
+    pub fn save(&self) -> Result<()> {
+        let mut state = self.state();
+        let before = state.files.len();
+        let root = self.root.clone();
+        state.files.retain(|key, _| root.join(key).is_file());
+        if !state.dirty && state.files.len() == before {
+            return Ok(());
+        }
+        let bytes = serde_json::to_vec(&StoredRef { version: VERSION, files: &state.files })
+            .map_err(|err| io_err("encode", &self.path())(err.into()))?;
+        atomic_write(&self.path(), &bytes)?;
+        state.dirty = false;
+        Ok(())
+    }
+
+    /// The fingerprint file.
+    fn path(&self) -> PathBuf {
+        self.root.join(FINGERPRINT_FILE)
+    }
+
+    /// `path` relative to the root, as a key; `None` outside the root.
+    fn key(&self, path: &Path) -> Option<String> {
+        let relative = path.strip_prefix(&self.root).ok()?;
+        relative.to_str().map(str::to_owned)
+    }
+
+    /// Stores a fingerprint for `path` when it lies under the root.
+    fn insert(&self, path: &Path, fingerprint: Fingerprint) {
+        if let Some(key) = self.key(path) {
+            let mut state = self.state();
+            if state.files.get(&key) != Some(&fingerprint) {
+                state.files.insert(key, fingerprint);
+                state.dirty = true;
+            }
+        }
+    }
+
+    /// The state, even if a panicking thread poisoned the lock (entries are always whole).
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Modification time in nanoseconds since the epoch; 0 when unknown.
+fn mtime_ns(meta: &Metadata) -> u64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// Device and inode numbers (zero where the platform has none).
+#[cfg(unix)]
+fn dev_ino(meta: &Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt as _;
+    (meta.dev(), meta.ino())
+}
+
+/// Device and inode numbers (zero where the platform has none).
+#[cfg(not(unix))]
+fn dev_ino(_meta: &Metadata) -> (u64, u64) {
+    (0, 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deps_manifest::DigestAlgo;
+
+    fn setup() -> (tempfile::TempDir, PathBuf, Digest) {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("a/file");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, b"abc").unwrap();
+        let digest = hash_file(&path, DigestAlgo::Sha256).unwrap();
+        (tmp, path, digest)
+    }
+
+    #[test]
+    fn check_hashes_once_then_trusts_across_loads() {
+        let (tmp, path, digest) = setup();
+        let fps = Fingerprints::load(tmp.path());
+        assert!(!fps.trusted(&path, &digest), "nothing recorded yet");
+        assert!(fps.check(&path, &digest).unwrap());
+        assert!(fps.trusted(&path, &digest));
+        fps.save().unwrap();
+        let reloaded = Fingerprints::load(tmp.path());
+        assert_eq!(reloaded.len(), 1);
+        assert!(reloaded.trusted(&path, &digest));
+    }
+
+    #[test]
+    fn a_rewrite_with_the_same_size_is_not_trusted() {
+        let (tmp, path, digest) = setup();
+        let fps = Fingerprints::empty(tmp.path());
+        fps.record(&path, &digest).unwrap();
+        // Same length, other bytes, and a different mtime (set explicitly: coarse clocks may not tick).
+        std::fs::write(&path, b"abd").unwrap();
+        let file = std::fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(7)).unwrap();
+        assert!(!fps.trusted(&path, &digest));
+        assert!(!fps.check(&path, &digest).unwrap(), "the re-hash finds the change");
+        assert!(fps.is_empty(), "the stale fingerprint is dropped");
+    }
+
+    #[test]
+    fn a_replaced_file_is_not_trusted_even_with_the_same_mtime() {
+        let (tmp, path, digest) = setup();
+        let fps = Fingerprints::empty(tmp.path());
+        fps.record(&path, &digest).unwrap();
+        let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+        let other = tmp.path().join("other");
+        std::fs::write(&other, b"xyz").unwrap();
+        std::fs::File::options().write(true).open(&other).unwrap().set_modified(mtime).unwrap();
+        std::fs::rename(&other, &path).unwrap();
+        assert!(!fps.trusted(&path, &digest), "another inode");
+    }
+
+    #[test]
+    fn another_digest_is_not_trusted() {
+        let (tmp, path, digest) = setup();
+        let fps = Fingerprints::empty(tmp.path());
+        fps.record(&path, &digest).unwrap();
+        let sha512 = hash_file(&path, DigestAlgo::Sha512).unwrap();
+        assert!(!fps.trusted(&path, &sha512));
+        assert!(fps.check(&path, &sha512).unwrap(), "hashing still answers");
+    }
+
+    #[test]
+    fn missing_files_and_paths_outside_the_root() {
+        let (tmp, path, digest) = setup();
+        let fps = Fingerprints::empty(&tmp.path().join("a"));
+        assert!(!fps.check(&tmp.path().join("a/none"), &digest).unwrap());
+        let outside = Fingerprints::empty(&tmp.path().join("elsewhere"));
+        assert!(outside.check(&path, &digest).unwrap(), "hashed, not recorded");
+        assert!(outside.is_empty());
+        assert!(!outside.check(tmp.path(), &digest).unwrap(), "a directory is not a file");
+    }
+
+    #[test]
+    fn save_drops_entries_of_deleted_files_and_skips_unchanged() {
+        let (tmp, path, digest) = setup();
+        let fps = Fingerprints::load(tmp.path());
+        fps.record(&path, &digest).unwrap();
+        fps.save().unwrap();
+        let file = tmp.path().join(FINGERPRINT_FILE);
+        let written = std::fs::metadata(&file).unwrap().modified().unwrap();
+        Fingerprints::load(tmp.path()).save().unwrap();
+        assert_eq!(std::fs::metadata(&file).unwrap().modified().unwrap(), written, "not rewritten");
+        std::fs::remove_file(&path).unwrap();
+        let fps = Fingerprints::load(tmp.path());
+        fps.save().unwrap();
+        assert!(Fingerprints::load(tmp.path()).is_empty());
+    }
+
+    #[test]
+    fn corrupt_or_foreign_files_are_ignored() {
+        let (tmp, path, digest) = setup();
+        let file = tmp.path().join(FINGERPRINT_FILE);
+        std::fs::write(&file, b"{not json").unwrap();
+        assert!(Fingerprints::load(tmp.path()).is_empty());
+        let fps = Fingerprints::empty(tmp.path());
+        fps.record(&path, &digest).unwrap();
+        fps.save().unwrap();
+        let text = std::fs::read_to_string(&file).unwrap().replace("\"version\":1", "\"version\":99");
+        std::fs::write(&file, text).unwrap();
+        assert!(Fingerprints::load(tmp.path()).is_empty());
+    }
+}
