@@ -75,10 +75,22 @@ pub enum Command {
     Status(TargetArgs),
     /// Check that every cached dependency is present and intact.
     ///
-    /// Re-hashes every artifact, image blob, chart and seed snapshot the cached
-    /// manifests mark cached and lists every problem, grouped per domain. Works
-    /// offline. Exits 1 when anything is missing or corrupt.
-    Verify(TargetArgs),
+    /// Checks every artifact, image blob, chart and seed snapshot the cached
+    /// manifests mark cached and lists every problem, grouped per domain. A
+    /// file unchanged (size, mtime, inode) since its digest was last verified
+    /// is trusted; others are re-hashed, on every core. `--deep` re-hashes
+    /// everything. Works offline. Exits 1 when anything is missing or corrupt.
+    Verify(VerifyArgs),
+}
+
+/// `deps verify` flags.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Re-hash every file, even those unchanged since they were last verified.
+    #[arg(long)]
+    pub deep: bool,
 }
 
 /// Which VM kind and architectures a command concerns.

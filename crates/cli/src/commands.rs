@@ -4,9 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use deps_manager::{ClientConfig, Domain, DownloadOptions, HttpClient, Manager, Problem, manifest};
+use deps_manager::{
+    ClientConfig, Domain, DownloadOptions, HttpClient, Manager, Problem, VerifyOptions, manifest,
+};
 
-use crate::args::{Cli, Command, DownloadArgs, TargetArgs};
+use crate::args::{Cli, Command, DownloadArgs, TargetArgs, VerifyArgs};
 use crate::cluster_config;
 use crate::render::{Mode, Reporter};
 
@@ -23,7 +25,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Download(args) => download(&manager, args, mode).await,
         Command::Status(target) => status(&manager, target).await,
-        Command::Verify(target) => verify(&manager, target, mode),
+        Command::Verify(args) => verify(&manager, args, mode),
     }
 }
 
@@ -260,12 +262,18 @@ fn seeds_state(manager: &Manager) -> anyhow::Result<String> {
 
 /// `deps verify`: re-hashes everything marked cached; lists every problem
 /// grouped per domain and exits 1 when there is any.
-fn verify(manager: &Manager, target: &TargetArgs, mode: Mode) -> anyhow::Result<ExitCode> {
+fn verify(manager: &Manager, args: &VerifyArgs, mode: Mode) -> anyhow::Result<ExitCode> {
+    let target = &args.target;
     let mut problems: Vec<Problem> = Vec::new();
     let mut artifacts = 0;
     let mut not_cached = Vec::new();
+    // Images, charts and seeds are shared by every architecture: checked once.
+    let mut cross_checked = false;
     for arch in archs(target)? {
-        match manager.verify(&target.kind, &arch) {
+        let opts = VerifyOptions { deep: args.deep, skip_cross_arch_dependencies: cross_checked };
+        let verified = manager.verify_with(&target.kind, &arch, opts);
+        cross_checked |= !matches!(verified, Err(deps_manager::Error::NotCached { .. }));
+        match verified {
             Ok(m) => artifacts += m.items().iter().filter(|item| item.dep.cached).count(),
             Err(deps_manager::Error::Incomplete { problems: found }) => {
                 problems.extend(found.into_iter().filter(|p| !problems.contains(p)).collect::<Vec<_>>());

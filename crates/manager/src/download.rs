@@ -14,7 +14,7 @@ use deps_manifest::{
     TemplatesManifest,
 };
 use deps_oci::BlobIndex;
-use deps_store::{CacheLock, LockHolder};
+use deps_store::{CacheLock, Fingerprints, LockHolder};
 use deps_transport::{DownloadRequest, HttpClient, RegistryClient};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -59,6 +59,19 @@ pub(crate) struct CrossArch {
     pub(crate) seeds: Option<(Loaded<SeedsManifest>, Vec<SeedPlan>)>,
 }
 
+/// What one run checks and downloads under the lock, planned before it is taken.
+struct RunPlan<'a> {
+    kind: &'a str,
+    arch: &'a str,
+    /// Artifact and seed snapshot files.
+    jobs: Vec<Job>,
+    /// The selected vmconfig items.
+    items: &'a [Item],
+    /// The vmconfig manifest, its markers reset.
+    manifest: Manifest,
+    cross: Option<CrossArch>,
+}
+
 impl Manager {
     /// Fetches the manifests for `kind`/`arch` and downloads every missing
     /// artifact, image and snapshot they select into the cache.
@@ -84,7 +97,7 @@ impl Manager {
         let artifact_jobs = self.artifact_jobs(&items, opts.mirror.as_deref())?;
 
         // 2. Manifests shared across architectures.
-        let mut cross = if opts.skip_cross_arch_dependencies {
+        let cross = if opts.skip_cross_arch_dependencies {
             None
         } else {
             Some(self.load_cross_arch(arch, &opts, &http).await?)
@@ -101,20 +114,41 @@ impl Manager {
         if let Some((_, plans)) = cross.as_ref().and_then(|c| c.seeds.as_ref()) {
             jobs.extend(plans.iter().filter_map(SeedPlan::job).cloned());
         }
-        let (queued, mut present) = self.check_cached(jobs, &opts).await?;
+        let fingerprints = Arc::new(Fingerprints::load(self.cache_dir()));
+        let plan = RunPlan { kind, arch, jobs, items: &items, manifest, cross };
+        let finished = self.fetch_and_record(plan, &fingerprints, &http, &opts).await;
+        save_fingerprints(&fingerprints);
+        finished?;
+
+        // 7. Done.
+        opts.emit(DownloadEvent::status(format!("All dependencies for {target_name} are up to date.")));
+        Ok(())
+    }
+
+    /// Steps 4 to 6 under the lock: check the cache, download what is missing
+    /// (fingerprinting what is verified), write the manifests with their markers.
+    async fn fetch_and_record(
+        &self,
+        plan: RunPlan<'_>,
+        fingerprints: &Arc<Fingerprints>,
+        http: &HttpClient,
+        opts: &DownloadOptions,
+    ) -> Result<(), Error> {
+        let RunPlan { kind, arch, jobs, items, mut manifest, mut cross } = plan;
+        let (queued, mut present) = self.check_cached(jobs, fingerprints, opts).await?;
         for job in &queued {
             opts.emit(DownloadEvent::item(Ev::Queued, &job.name, Some(job.dest.clone()), job.size));
         }
         let image_jobs = cross.as_mut().map(|c| std::mem::take(&mut c.image_jobs)).unwrap_or_default();
-        let (queued_images, cached_images) = self.check_images(image_jobs, &opts).await?;
+        let (queued_images, cached_images) = self.check_images(image_jobs, fingerprints, opts).await?;
         present.extend(cached_images);
 
         // 5. Download everything missing; the first failure cancels the rest.
-        let registry = self.registry_client(&http);
-        present.extend(self.run_jobs(queued, queued_images, &registry, &http, &opts).await?);
+        let registry = self.registry_client(http);
+        present.extend(self.run_jobs(queued, queued_images, &registry, http, fingerprints, opts).await?);
 
         // 6. Write the manifests with their markers.
-        for item in &items {
+        for item in items {
             if present.contains(&Target::Artifact(item.name.clone())) {
                 manifest.mark_cached(&item.name);
             }
@@ -129,16 +163,14 @@ impl Manager {
                 }
             }
             self.write_cached_components_manifest(&components.to_cached_json())?;
-            self.cache_templates(&mut cross.templates, &registry, &opts).await?;
+            self.cache_templates(&mut cross.templates, &registry, opts).await?;
             self.write_cached_templates_manifest(&cross.templates.manifest.to_cached_json())?;
             if let Some((seeds, plans)) = cross.seeds.as_mut() {
-                self.finish_seeds(&mut seeds.manifest, plans, &present, &opts).await?;
+                self.finish_seeds(&mut seeds.manifest, plans, &present, opts).await?;
                 self.write_cached_seeds_manifest(&seeds.manifest.to_cached_json())?;
             }
         }
 
-        // 7. Done.
-        opts.emit(DownloadEvent::status(format!("All dependencies for {target_name} are up to date.")));
         Ok(())
     }
 
@@ -244,14 +276,16 @@ impl Manager {
     pub(crate) async fn check_cached(
         &self,
         jobs: Vec<Job>,
+        fingerprints: &Arc<Fingerprints>,
         opts: &DownloadOptions,
     ) -> Result<(Vec<Job>, Vec<Target>), Error> {
         let mut missing = Vec::new();
         let mut present_targets = Vec::new();
         for job in jobs {
             opts.emit(DownloadEvent::item(Ev::Checking, &job.name, Some(job.dest.clone()), job.size));
-            let (dest, digest) = (job.dest.clone(), job.digest.clone());
-            let present = tokio::task::spawn_blocking(move || deps_store::exists_with_digest(&dest, &digest))
+            let (dest, digest, fingerprints) =
+                (job.dest.clone(), job.digest.clone(), Arc::clone(fingerprints));
+            let present = tokio::task::spawn_blocking(move || fingerprints.check(&dest, &digest))
                 .await
                 .map_err(|e| Error::Task(e.to_string()))??;
             if present {
@@ -268,16 +302,18 @@ impl Manager {
     }
 
     /// Emits `checking` and `cached` (or `queued`) for images; returns the missing
-    /// ones and the targets already complete.
+    /// (or damaged) ones and the targets already complete.
     pub(crate) async fn check_images(
         &self,
         jobs: Vec<ImageJob>,
+        fingerprints: &Arc<Fingerprints>,
         opts: &DownloadOptions,
     ) -> Result<(Vec<ImageJob>, Vec<Target>), Error> {
         let root = self.components_images_cache_dir();
+        let fingerprints = Arc::clone(fingerprints);
         let checked = tokio::task::spawn_blocking(move || {
             jobs.into_iter()
-                .map(|job| job.is_cached(&root).map(|cached| (job, cached)))
+                .map(|job| job.is_intact(&root, &fingerprints).map(|cached| (job, cached)))
                 .collect::<Result<Vec<_>, Error>>()
         })
         .await
@@ -303,6 +339,7 @@ impl Manager {
         images: Vec<ImageJob>,
         registry: &RegistryClient,
         http: &HttpClient,
+        fingerprints: &Arc<Fingerprints>,
         opts: &DownloadOptions,
     ) -> Result<Vec<Target>, Error> {
         let semaphore = Arc::new(Semaphore::new(opts.concurrency()));
@@ -312,9 +349,10 @@ impl Manager {
             let http = http.clone();
             let opts = opts.clone();
             let policy = self.download_retry.clone();
+            let fingerprints = Arc::clone(fingerprints);
             set.spawn(async move {
                 let _permit = semaphore.acquire_owned().await.map_err(|e| Error::Task(e.to_string()))?;
-                fetch_one(job, &http, policy, &opts).await.map(|t| vec![t])
+                fetch_one(job, &http, policy, &fingerprints, &opts).await.map(|t| vec![t])
             });
         }
         if !images.is_empty() {
@@ -331,6 +369,7 @@ impl Manager {
                 blob_locks: Arc::default(),
                 slots: Arc::clone(&semaphore),
                 host_slots: Arc::default(),
+                fingerprints: Arc::clone(fingerprints),
                 opts: opts.clone(),
             };
             for group in group_by_repo(images) {
@@ -358,6 +397,13 @@ impl Manager {
     }
 }
 
+/// Saves what a run fingerprinted; they only spare later runs some hashing, so failing fails nothing.
+pub(crate) fn save_fingerprints(fingerprints: &Fingerprints) {
+    if let Err(err) = fingerprints.save() {
+        tracing::warn!(%err, "could not save the cache fingerprints");
+    }
+}
+
 /// Least time between two progress events of one item.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -366,6 +412,7 @@ async fn fetch_one(
     job: Job,
     http: &HttpClient,
     policy: deps_transport::RetryPolicy,
+    fingerprints: &Fingerprints,
     opts: &DownloadOptions,
 ) -> Result<Target, Error> {
     let Job { target, name, url, dest, digest, size } = job;
@@ -380,10 +427,19 @@ async fn fetch_one(
         *last = Some(now);
         opts.emit(DownloadEvent::item(Ev::Progress, &name, Some(dest.clone()), total).with_current(current));
     };
-    let request =
-        DownloadRequest { url, dest: dest.clone(), digest, size: Some(size), policy, authorization: None };
+    let request = DownloadRequest {
+        url,
+        dest: dest.clone(),
+        digest: digest.clone(),
+        size: Some(size),
+        policy,
+        authorization: None,
+    };
     match http.download(request, &progress).await {
         Ok(done) => {
+            if let Err(err) = fingerprints.record(&dest, &digest) {
+                tracing::debug!(%err, "could not fingerprint");
+            }
             opts.emit(DownloadEvent::item(Ev::Done, &name, Some(dest), size).with_current(done.size));
             Ok(target)
         }

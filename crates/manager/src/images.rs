@@ -12,7 +12,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use deps_manifest::{ComponentImage, Digest, ImageRef};
-use deps_oci::{BlobIndex, Descriptor, Parsed, Platform, RepoLayout, parse_manifest};
+use deps_oci::{BlobIndex, Descriptor, ImageBlobs, Parsed, Platform, RepoLayout, parse_manifest};
+use deps_store::Fingerprints;
 use deps_transport::RegistryClient;
 use tokio::sync::Semaphore;
 
@@ -78,6 +79,24 @@ impl ImageJob {
             .is_cached(Some(&self.tag), &self.digest, self.pinned_index.as_ref())
             .map_err(|e| Error::rejected(&self.name, e.to_string()))
     }
+
+    /// Whether the image is complete and every blob has its digest, trusting
+    /// fingerprints and hashing (then fingerprinting) the rest.
+    pub(crate) fn is_intact(&self, root: &Path, fingerprints: &Fingerprints) -> Result<bool, Error> {
+        let layout = self.layout(root)?;
+        let ImageBlobs { problems, blobs } = layout
+            .image_blobs(Some(&self.tag), &self.digest, self.pinned_index.as_ref())
+            .map_err(|e| Error::rejected(&self.name, e.to_string()))?;
+        if !problems.is_empty() {
+            return Ok(false);
+        }
+        for (path, digest) in blobs {
+            if !fingerprints.check(&path, &digest)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
 }
 
 /// Groups image jobs by repository, keeping manifest order inside a group.
@@ -99,6 +118,8 @@ pub(crate) struct ImageContext {
     pub(crate) blob_locks: Arc<Mutex<HashMap<Digest, Arc<tokio::sync::Mutex<()>>>>>,
     pub(crate) slots: Arc<Semaphore>,
     pub(crate) host_slots: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    /// Every blob verified on the way in is fingerprinted here.
+    pub(crate) fingerprints: Arc<Fingerprints>,
     pub(crate) opts: DownloadOptions,
 }
 
@@ -143,6 +164,22 @@ impl ImageContext {
         Ok(done)
     }
 
+    /// Whether a blob in place has its digest (fingerprint, else hash).
+    async fn check_blob(&self, path: &Path, digest: &Digest) -> Result<bool, Error> {
+        let (fingerprints, path, digest) = (Arc::clone(&self.fingerprints), path.to_owned(), digest.clone());
+        tokio::task::spawn_blocking(move || fingerprints.check(&path, &digest))
+            .await
+            .map_err(|e| Error::Task(e.to_string()))?
+            .map_err(Error::from)
+    }
+
+    /// Fingerprints a blob that was just verified.
+    fn record(&self, path: &Path, digest: &Digest) {
+        if let Err(err) = self.fingerprints.record(path, digest) {
+            tracing::debug!(%err, "could not fingerprint");
+        }
+    }
+
     /// Pulls one platform image into its repository layout.
     async fn pull(&self, job: &ImageJob) -> Result<(), Error> {
         let registry = job.reference.registry();
@@ -177,8 +214,15 @@ impl ImageContext {
                 let mut index = self.blobs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 index.link_into(&layout, &blob.digest, blob.size).map_err(oci)?
             };
-            if linked.is_none() {
-                let dest = layout.blob_path(&blob.digest);
+            let dest = layout.blob_path(&blob.digest);
+            // A blob already here or shared with another repository is hashed
+            // unless its fingerprint vouches for it; a corrupt one is fetched again.
+            let mut fetch = linked.is_none();
+            if !fetch && !self.check_blob(&dest, &blob.digest).await? {
+                fs_err::remove_file(&dest).map_err(|source| Error::Io { path: dest.clone(), source })?;
+                fetch = true;
+            }
+            if fetch {
                 let base = so_far;
                 let progress = |current: u64, _: u64| {
                     let event = DownloadEvent::item(Ev::Progress, &job.name, None, total);
@@ -188,6 +232,7 @@ impl ImageContext {
                     .download_blob(registry, repository, &blob.digest, blob.size, dest.clone(), &progress)
                     .await
                     .map_err(net)?;
+                self.record(&dest, &blob.digest);
                 let mut index = self.blobs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 index.insert(blob.digest.clone(), dest);
             }
@@ -205,11 +250,18 @@ impl ImageContext {
             ),
             None => None,
         };
+        let fingerprints = Arc::clone(&self.fingerprints);
         tokio::task::spawn_blocking(move || -> Result<(), Error> {
             let layout = job.layout(&root)?;
             let oci = |e: deps_oci::Error| Error::rejected(&job.name, e.to_string());
+            // Manifests were checked against their digests as they arrived.
+            let put = |digest: &Digest, bytes: &[u8]| -> Result<(), Error> {
+                layout.put_blob(digest, bytes).map_err(oci)?;
+                fingerprints.record(&layout.blob_path(digest), digest)?;
+                Ok(())
+            };
             layout.ensure_layout_file().map_err(oci)?;
-            layout.put_blob(&manifest.digest, &manifest.bytes).map_err(oci)?;
+            put(&manifest.digest, &manifest.bytes)?;
             let mut descriptor =
                 Descriptor::new(&manifest.media_type, manifest.digest.clone(), manifest.bytes.len() as u64);
             if let Some(platform) = &job.platform {
@@ -218,7 +270,7 @@ impl ImageContext {
             layout.record_platform_manifest(&descriptor).map_err(oci)?;
             match (&upstream, &job.platform) {
                 (Some(index), _) => {
-                    layout.put_blob(&index.digest, &index.bytes).map_err(oci)?;
+                    put(&index.digest, &index.bytes)?;
                     layout
                         .tag_upstream_index(
                             &job.tag,
@@ -268,6 +320,8 @@ pub async fn populate_components_zot_store(
         blob_locks: Arc::default(),
         slots: Arc::new(Semaphore::new(opts.concurrency())),
         host_slots: Arc::default(),
+        // Not the cache: nothing is trusted, and nothing is saved beside the store.
+        fingerprints: Arc::new(Fingerprints::empty(dest)),
         opts,
     };
     let mut set = tokio::task::JoinSet::new();

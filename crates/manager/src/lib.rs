@@ -30,3 +30,4 @@ pub use images::populate_components_zot_store;
 pub use manager::Manager;
 pub use options::DownloadOptions;
 pub use status::Domain;
+pub use verify::VerifyOptions;

@@ -4,11 +4,13 @@
 //! `ensure_seed_snapshot`).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use deps_manifest::{DigestAlgo, SeedSnapshot, SeedsManifest, pathsafe};
+use deps_store::Fingerprints;
 use deps_transport::HttpClient;
 
-use crate::download::{Job, Target};
+use crate::download::{Job, Target, save_fingerprints};
 use crate::events::{DownloadEvent, DownloadEventType as Ev};
 use crate::source::Loaded;
 use crate::{DownloadOptions, Error, Manager};
@@ -51,10 +53,7 @@ pub(crate) fn snapshot_path(
 }
 
 /// Validates a seeds manifest and plans every snapshot in it.
-pub(crate) fn plan_seeds(
-    manager: &Manager,
-    seeds: &Loaded<SeedsManifest>,
-) -> Result<Vec<SeedPlan>, Error> {
+pub(crate) fn plan_seeds(manager: &Manager, seeds: &Loaded<SeedsManifest>) -> Result<Vec<SeedPlan>, Error> {
     let version = &seeds.manifest.seeds.version;
     pathsafe::component("seeds version", version).map_err(|e| Error::invalid("seeds manifest", e))?;
     let mut plans = Vec::new();
@@ -181,9 +180,12 @@ impl Manager {
         let opts = DownloadOptions { client: Some(http.clone()), ..DownloadOptions::default() };
         let _lock = self.lock(&opts).await?;
         let jobs: Vec<Job> = plans.iter().filter_map(SeedPlan::job).cloned().collect();
-        let (missing, mut present) = self.check_cached(jobs, &opts).await?;
+        let fingerprints = Arc::new(Fingerprints::load(self.cache_dir()));
+        let (missing, mut present) = self.check_cached(jobs, &fingerprints, &opts).await?;
         let registry = self.registry_client(&http);
-        present.extend(self.run_jobs(missing, Vec::new(), &registry, &http, &opts).await?);
+        let fetched = self.run_jobs(missing, Vec::new(), &registry, &http, &fingerprints, &opts).await;
+        save_fingerprints(&fingerprints);
+        present.extend(fetched?);
         let mut manifest = seeds.manifest;
         self.finish_seeds(&mut manifest, &plans, &present, &opts).await?;
         self.write_cached_seeds_manifest(&manifest.to_cached_json())?;

@@ -1,71 +1,126 @@
 //! `Manager::verify`: re-checks what the cached manifests claim. Every item
 //! marked cached must exist with its digest; every problem is collected, not
 //! only the first, so the user sees the whole damage at once.
+//!
+//! Structure first (which files must exist, with which sizes), then content:
+//! every file still to check is hashed on its own thread, largest first, on
+//! as many threads as there are cores. A file whose fingerprint (size,
+//! mtime, inode, digest recorded when it was verified) still matches is
+//! trusted without reading it, unless the check is deep. Files that hash
+//! right are fingerprinted, and the fingerprints saved when the cache lock is
+//! free, so the next check is quick.
 
-use std::path::Path;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use deps_manifest::{Digest, Manifest};
+use deps_oci::ImageBlobs;
+use deps_store::{CacheLock, Fingerprints, LockWait};
 
 use crate::images::ImageJob;
 use crate::seeds::snapshot_path;
 use crate::{Error, Manager, Problem};
 
+/// How one [`Manager::verify_with`] call checks the cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// Re-hash every file, ignoring fingerprints.
+    pub deep: bool,
+    /// Check only the vmconfig artifacts, not images, charts and seeds.
+    pub skip_cross_arch_dependencies: bool,
+}
+
+/// One file whose content is to be checked against a digest.
+#[derive(Debug)]
+struct FileCheck {
+    item: String,
+    path: PathBuf,
+    digest: Digest,
+}
+
 impl Manager {
     /// Checks that the cached vmconfig manifest exists and that every item it
-    /// marks cached (and every cached seed snapshot) is present with its digest.
+    /// marks cached (and every cached image, chart and seed snapshot) is
+    /// present with its digest, trusting fingerprints where they still match.
     ///
     /// Returns [`Error::NotCached`] when there is no cached manifest and
     /// [`Error::Incomplete`] listing every problem when files are missing or corrupt.
     pub fn verify(&self, kind: &str, arch: &str) -> Result<Manifest, Error> {
+        self.verify_with(kind, arch, VerifyOptions::default())
+    }
+
+    /// [`verify`](Self::verify) with options: a deep re-hash of everything, or artifacts only.
+    pub fn verify_with(&self, kind: &str, arch: &str, opts: VerifyOptions) -> Result<Manifest, Error> {
         let path = self.vmconfig_manifest_cache_path(kind, arch)?;
         let Some((manifest, _)) = self.read_cached_manifest(kind, arch)? else {
             return Err(Error::NotCached { path });
         };
         let mut problems = Vec::new();
+        let mut checks = Vec::new();
         for item in manifest.items().into_iter().filter(|item| item.dep.cached) {
             let dest = self.vmconfig_artifact_cache_path(&item.name, &item.dep)?;
             let digest = item.dep.parse_digest().map_err(|e| Error::invalid(&item.name, e))?;
-            check_file(&item.name, &dest, Some(&digest), &mut problems);
+            plan_file(&item.name, dest, Some(digest), &mut checks, &mut problems);
         }
-        if let Some((seeds, _)) = self.read_cached_seeds_manifest()? {
-            for (name, snap) in seeds.seeds.snapshots.iter().filter(|(_, s)| s.cached) {
-                let dest = snapshot_path(self, name, &seeds.seeds.version, snap)?;
-                let digest = snap.digest.parse::<Digest>().ok();
-                check_file(&format!("seed/{name}"), &dest, digest.as_ref(), &mut problems);
-            }
+        if !opts.skip_cross_arch_dependencies {
+            self.plan_seeds(&mut checks, &mut problems)?;
+            self.plan_images(&mut checks, &mut problems)?;
+            self.plan_charts(&mut checks, &mut problems)?;
         }
-        self.verify_images(&mut problems)?;
-        self.verify_charts(&mut problems)?;
+
+        let fingerprints = Fingerprints::load(self.cache_dir());
+        problems.extend(check_contents(checks, &fingerprints, opts.deep));
+        self.save_fingerprints_if_idle(&fingerprints);
         if problems.is_empty() { Ok(manifest) } else { Err(Error::Incomplete { problems }) }
     }
 
-    /// Re-hashes every cached component image's blobs.
-    fn verify_images(&self, problems: &mut Vec<Problem>) -> Result<(), Error> {
+    /// Plans every cached seed snapshot.
+    fn plan_seeds(&self, checks: &mut Vec<FileCheck>, problems: &mut Vec<Problem>) -> Result<(), Error> {
+        let Some((seeds, _)) = self.read_cached_seeds_manifest()? else { return Ok(()) };
+        for (name, snap) in seeds.seeds.snapshots.iter().filter(|(_, s)| s.cached) {
+            let dest = snapshot_path(self, name, &seeds.seeds.version, snap)?;
+            let digest = snap.digest.parse::<Digest>().ok();
+            plan_file(&format!("seed/{name}"), dest, digest, checks, problems);
+        }
+        Ok(())
+    }
+
+    /// Checks the structure of every cached component image and plans its blobs.
+    fn plan_images(&self, checks: &mut Vec<FileCheck>, problems: &mut Vec<Problem>) -> Result<(), Error> {
         let Some((components, _)) = self.read_cached_components_manifest()? else { return Ok(()) };
         let root = self.components_images_cache_dir();
+        let mut planned: HashSet<PathBuf> = checks.iter().map(|c| c.path.clone()).collect();
         for (index, image) in components.components.images.iter().enumerate().filter(|(_, i)| i.cached) {
             let job = ImageJob::new(index, image)?;
             let layout = job.layout(&root)?;
-            let found = layout
-                .verify_image(Some(&job.tag), &job.digest, job.pinned_index.as_ref())
+            let ImageBlobs { problems: found, blobs } = layout
+                .image_blobs(Some(&job.tag), &job.digest, job.pinned_index.as_ref())
                 .map_err(|e| Error::rejected(&job.name, e.to_string()))?;
             problems.extend(found.into_iter().map(|p| Problem {
                 item: job.name.clone(),
                 path: p.path,
                 reason: p.reason,
             }));
+            for (path, digest) in blobs {
+                // Images of one repository share blobs; each is hashed once.
+                if planned.insert(path.clone()) {
+                    checks.push(FileCheck { item: job.name.clone(), path, digest });
+                }
+            }
         }
         Ok(())
     }
 
-    /// Re-hashes every cached template chart archive.
-    fn verify_charts(&self, problems: &mut Vec<Problem>) -> Result<(), Error> {
+    /// Plans every cached template chart archive.
+    fn plan_charts(&self, checks: &mut Vec<FileCheck>, problems: &mut Vec<Problem>) -> Result<(), Error> {
         let Some((templates, _)) = self.read_cached_templates_manifest()? else { return Ok(()) };
         for chart in templates.templates.charts.iter().filter(|c| c.cached) {
             match self.cached_template_chart(&chart.name) {
                 Ok((chart, path)) => {
                     let digest = chart.chart_layer_digest.as_deref().and_then(|d| d.parse::<Digest>().ok());
-                    check_file(&format!("chart/{}", chart.name), &path, digest.as_ref(), problems);
+                    plan_file(&format!("chart/{}", chart.name), path, digest, checks, problems);
                 }
                 Err(Error::Incomplete { problems: found }) => problems.extend(found),
                 Err(err) => return Err(err),
@@ -73,19 +128,89 @@ impl Manager {
         }
         Ok(())
     }
+
+    /// Saves fingerprints learnt while verifying, unless a download holds the cache lock.
+    fn save_fingerprints_if_idle(&self, fingerprints: &Fingerprints) {
+        match CacheLock::acquire(self.cache_dir(), LockWait::NoWait, |_| {}) {
+            Ok(_lock) => {
+                if let Err(err) = fingerprints.save() {
+                    tracing::debug!(%err, "could not save fingerprints");
+                }
+            }
+            Err(err) => tracing::debug!(%err, "cache busy; fingerprints not saved"),
+        }
+    }
 }
 
-/// Records a problem when `path` is missing, unreadable or has another digest.
-fn check_file(item: &str, path: &Path, digest: Option<&Digest>, problems: &mut Vec<Problem>) {
-    let problem = |reason: String| Problem { item: item.to_owned(), path: path.to_owned(), reason };
+/// Records a missing file as a problem, else plans its content check (when its digest is known).
+fn plan_file(
+    item: &str,
+    path: PathBuf,
+    digest: Option<Digest>,
+    checks: &mut Vec<FileCheck>,
+    problems: &mut Vec<Problem>,
+) {
     if !path.is_file() {
-        problems.push(problem("missing".to_owned()));
-        return;
+        problems.push(Problem { item: item.to_owned(), path, reason: "missing".to_owned() });
+    } else if let Some(digest) = digest {
+        checks.push(FileCheck { item: item.to_owned(), path, digest });
     }
-    let Some(digest) = digest else { return };
-    match deps_store::hash_file(path, digest.algo()) {
-        Ok(actual) if &actual == digest => {}
-        Ok(actual) => problems.push(problem(format!("digest mismatch: expected {digest}, found {actual}"))),
-        Err(err) => problems.push(problem(format!("unreadable: {err}"))),
+}
+
+/// Checks every file's content, largest first, on one thread per core; returns the problems in plan order.
+fn check_contents(checks: Vec<FileCheck>, fingerprints: &Fingerprints, deep: bool) -> Vec<Problem> {
+    let order: Vec<usize> = {
+        let mut sized: Vec<(u64, usize)> =
+            checks.iter().enumerate().map(|(i, c)| (file_len(&c.path), i)).collect();
+        sized.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        sized.into_iter().map(|(_, i)| i).collect()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(checks.len().max(1));
+    let next = AtomicUsize::new(0);
+    let found: Mutex<Vec<(usize, String)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    if let Some(reason) = content_problem(&checks[i], fingerprints, deep) {
+                        found.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((i, reason));
+                    }
+                }
+            });
+        }
+    });
+    let mut found: HashMap<usize, String> =
+        found.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner).into_iter().collect();
+    checks
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, check)| {
+            found.remove(&i).map(|reason| Problem { item: check.item, path: check.path, reason })
+        })
+        .collect()
+}
+
+/// What is wrong with one file's content, if anything; `deep` re-hashes even a trusted file.
+fn content_problem(check: &FileCheck, fingerprints: &Fingerprints, deep: bool) -> Option<String> {
+    if !deep && fingerprints.trusted(&check.path, &check.digest) {
+        return None;
     }
+    match deps_store::hash_file(&check.path, check.digest.algo()) {
+        Ok(actual) if actual == check.digest => {
+            if let Err(err) = fingerprints.record(&check.path, &check.digest) {
+                tracing::debug!(%err, "could not fingerprint");
+            }
+            None
+        }
+        Ok(actual) => {
+            fingerprints.forget(&check.path);
+            Some(format!("digest mismatch: expected {}, found {actual}", check.digest))
+        }
+        Err(err) => Some(format!("unreadable: {err}")),
+    }
+}
+
+/// A file's length; 0 when it cannot be read.
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
 }

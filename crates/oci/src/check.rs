@@ -10,7 +10,9 @@
 //!
 //! [`RepoLayout::is_cached`] checks sizes only and stops at the first problem;
 //! [`RepoLayout::verify_image`] also re-hashes every blob and reports every
-//! problem. A layout that is absent or incomplete is never an error here;
+//! problem; [`RepoLayout::image_blobs`] reports every problem but leaves the
+//! re-hashing of the blobs it lists to the caller (who may trust fingerprints,
+//! or hash on many threads). A layout that is absent or incomplete is never an error here;
 //! only an unreadable or corrupt `index.json` is.
 
 use std::fmt;
@@ -38,6 +40,15 @@ impl fmt::Display for Problem {
     }
 }
 
+/// An image checked by structure and sizes: what is wrong, and the blobs whose content is left to hash.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageBlobs {
+    /// Every problem found without hashing.
+    pub problems: Vec<Problem>,
+    /// Every blob present with its size: path and the digest its content must have.
+    pub blobs: Vec<(PathBuf, Digest)>,
+}
+
 impl RepoLayout {
     /// Whether the image is complete, by sizes only (see the module docs).
     ///
@@ -49,7 +60,7 @@ impl RepoLayout {
         platform: &Digest,
         upstream_index: Option<&Digest>,
     ) -> Result<bool> {
-        let mut check = Check { layout: self, rehash: false, all: false, problems: Vec::new() };
+        let mut check = Check::new(self, false, false);
         check.image(tag, platform, upstream_index)?;
         Ok(check.problems.is_empty())
     }
@@ -61,9 +72,22 @@ impl RepoLayout {
         platform: &Digest,
         upstream_index: Option<&Digest>,
     ) -> Result<Vec<Problem>> {
-        let mut check = Check { layout: self, rehash: true, all: true, problems: Vec::new() };
+        let mut check = Check::new(self, true, true);
         check.image(tag, platform, upstream_index)?;
         Ok(check.problems)
+    }
+
+    /// Every problem found by sizes and structure, and every blob present with
+    /// the right size (path and digest) whose content is still to be hashed.
+    pub fn image_blobs(
+        &self,
+        tag: Option<&str>,
+        platform: &Digest,
+        upstream_index: Option<&Digest>,
+    ) -> Result<ImageBlobs> {
+        let mut check = Check::new(self, false, true);
+        check.image(tag, platform, upstream_index)?;
+        Ok(ImageBlobs { problems: check.problems, blobs: check.blobs })
     }
 
     /// Checks one blob against its descriptor (size, and digest when `rehash`); `None` when fine.
@@ -94,9 +118,16 @@ struct Check<'a> {
     rehash: bool,
     all: bool,
     problems: Vec<Problem>,
+    /// Blobs that passed (by size alone when not `rehash`).
+    blobs: Vec<(PathBuf, Digest)>,
 }
 
-impl Check<'_> {
+impl<'a> Check<'a> {
+    /// A check that re-hashes blobs or not, and stops at the first problem or not.
+    fn new(layout: &'a RepoLayout, rehash: bool, all: bool) -> Self {
+        Check { layout, rehash, all, problems: Vec::new(), blobs: Vec::new() }
+    }
+
     /// Records a problem; returns whether to keep checking.
     fn report(&mut self, path: PathBuf, reason: String) -> bool {
         self.problems.push(Problem { path, reason });
@@ -110,7 +141,10 @@ impl Check<'_> {
                 self.problems.push(problem);
                 Ok(false)
             }
-            None => Ok(true),
+            None => {
+                self.blobs.push((self.layout.blob_path(&descriptor.digest), descriptor.digest.clone()));
+                Ok(true)
+            }
         }
     }
 

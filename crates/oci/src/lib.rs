@@ -26,7 +26,7 @@ pub use chart::{
     ChartDependency, ChartMetadata, HelmIgnore, Maintainer, PackagedChart, StoredChart, cached_chart,
     chart_tag, find_chart_layer, package_chart, store_chart,
 };
-pub use check::Problem;
+pub use check::{ImageBlobs, Problem};
 pub use descriptor::{Descriptor, Platform};
 pub use error::{Error, Result};
 pub use hash::{digest_bytes, sha256};

@@ -2,7 +2,7 @@
 
 use super::support::{TestImage, put_image, record_unpinned};
 use deps_oci::media::{DOCKER_MANIFEST_LIST, DOCKER_MANIFEST_V2, OCI_IMAGE_INDEX};
-use deps_oci::{Error, ImageIndex, Parsed, RepoLayout, parse_manifest, sha256};
+use deps_oci::{Error, ImageBlobs, ImageIndex, Parsed, RepoLayout, parse_manifest, sha256};
 
 fn layout() -> (tempfile::TempDir, RepoLayout) {
     let tmp = tempfile::tempdir().unwrap();
@@ -233,6 +233,30 @@ fn verify_rehashes_and_reports_every_problem() {
     );
     assert!(problems[1].reason.contains("content has digest"), "{}", problems[1]);
     assert!(problems[2].to_string().contains("has no tag \"3\""), "{}", problems[2]);
+}
+
+#[test]
+fn image_blobs_lists_what_is_left_to_hash_and_every_structural_problem() {
+    let (_tmp, layout) = layout();
+    let amd = put_image(&layout, "a", "linux/amd64");
+    record_unpinned(&layout, "2", &amd);
+    let ImageBlobs { problems, blobs } = layout.image_blobs(Some("2"), &amd.manifest.digest, None).unwrap();
+    assert_eq!(problems, []);
+    let digests: Vec<_> = blobs.iter().map(|(_, d)| d.clone()).collect();
+    assert!(digests.contains(&amd.manifest.digest), "{digests:?}");
+    assert!(digests.contains(&amd.config.digest) && digests.contains(&amd.layer.digest), "{digests:?}");
+    assert!(blobs.iter().all(|(path, digest)| *path == layout.blob_path(digest)));
+
+    // Corrupt bytes of the same size are left to the caller's hashing; a missing blob is a problem.
+    let layer = layout.blob_path(&amd.layer.digest);
+    let mut bytes = std::fs::read(&layer).unwrap();
+    bytes[0] ^= 0xff;
+    std::fs::write(&layer, &bytes).unwrap();
+    std::fs::remove_file(layout.blob_path(&amd.config.digest)).unwrap();
+    let ImageBlobs { problems, blobs } = layout.image_blobs(Some("2"), &amd.manifest.digest, None).unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].path, layout.blob_path(&amd.config.digest));
+    assert!(blobs.iter().any(|(path, _)| *path == layer), "the layer still needs hashing");
 }
 
 #[test]
