@@ -3,10 +3,12 @@
 //! manifests, their artifacts, component images and template charts), a fake
 //! mirror that serves such a directory over HTTP/1.1 on loopback (files and
 //! the OCI distribution API), with injectable faults, and helpers that run a
-//! real registry and push the fixture images into it.
+//! real registry and push the fixture images into it, and the benchmark
+//! harness that times `deps` against curl, aria2c, sha256sum and skopeo.
 //!
 //! This crate stands apart from the `deps-*` crates so that it can test them.
 
+pub mod bench;
 pub mod fixtures;
 pub mod mirror;
 pub mod registry;

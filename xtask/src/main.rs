@@ -1,4 +1,4 @@
-//! `cargo xtask`: generate fixture mirrors, serve one, run the demo.
+//! `cargo xtask`: generate fixture mirrors, serve one, run the demo, run the benchmarks.
 
 mod demo;
 
@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use xtask::bench::{self, BenchOptions};
 use xtask::fixtures::{self, FixtureOptions, SUMMARY_FILE};
 use xtask::mirror::Mirror;
 
@@ -57,6 +58,24 @@ enum Command {
         /// Architectures to download.
         #[arg(long, default_value = "amd64,arm64")]
         arch: String,
+    },
+    /// Time deps against curl, aria2c, sha256sum and skopeo on loopback servers; write docs/benchmarks.md.
+    Bench {
+        /// Divide real sizes by this (1 = real sizes).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+        scale: u64,
+        /// Timed runs per command, after one warm-up.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=100))]
+        runs: u64,
+        /// Where to write the report [default: docs/benchmarks.md].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The deps binary [default: build deps-cli in release mode].
+        #[arg(long)]
+        deps: Option<PathBuf>,
+        /// Working directory [default: target/bench].
+        #[arg(long)]
+        work: Option<PathBuf>,
     },
 }
 
@@ -108,6 +127,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .map_or_else(|| PathBuf::from("target/demo"), |target| target.join("demo"))
             });
             demo::run(&demo::DemoOptions { dir, scale, archs: arch })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { scale, runs, out, deps, work } => {
+            let defaults = BenchOptions::new();
+            let opts = BenchOptions {
+                scale,
+                runs: usize::try_from(runs)?,
+                out: out.unwrap_or(defaults.out),
+                deps,
+                work: work.unwrap_or(defaults.work),
+            };
+            let report = bench::run(&opts)?;
+            println!("{}", report.table());
+            for target in report.targets() {
+                let verdict = match target.met {
+                    Some(true) => "met",
+                    Some(false) => "MISSED",
+                    None => "not measured",
+                };
+                println!("{verdict:>12}  {}: {}", target.what, target.measured);
+            }
+            println!("report: {}", opts.out.display());
             Ok(ExitCode::SUCCESS)
         }
     }
