@@ -16,8 +16,11 @@ use std::path::{Path, PathBuf};
 use deps_manifest::Digest;
 
 use crate::fsio::{self, io_err};
-use crate::hasher::{CHUNK, Hasher};
+use crate::hasher::Hasher;
 use crate::{Error, Result, partial_meta_path, partial_path};
+
+/// Write batching: smaller pieces are gathered up to this size; larger ones go straight to the file.
+const WRITE_BUFFER: usize = 256 << 10;
 
 /// A download in progress into `<dest>.partial`, hashed as it is written.
 #[derive(Debug)]
@@ -89,7 +92,7 @@ impl VerifiedWriter {
         Self {
             dest: dest.to_owned(),
             partial,
-            file: BufWriter::with_capacity(CHUNK, file),
+            file: BufWriter::with_capacity(WRITE_BUFFER, file),
             hasher: Hasher::new(expected.algo()),
             expected,
             expected_size,
@@ -173,6 +176,7 @@ fn discard(partial: &Path, meta: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hasher::CHUNK;
     use crate::{PartialMeta, read_partial_meta, write_partial_meta};
     use deps_manifest::DigestAlgo;
 

@@ -35,7 +35,7 @@ use crate::retry::{is_transient_status, retry_after};
 use crate::{Error, HttpClient, RetryPolicy, redact};
 
 /// Chunks buffered between the network and the writer thread.
-const CHANNEL_CHUNKS: usize = 16;
+const CHANNEL_CHUNKS: usize = 4;
 
 /// One file to download and verify.
 #[derive(Clone)]
