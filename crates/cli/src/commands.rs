@@ -35,8 +35,14 @@ fn manager(cli: &Cli) -> anyhow::Result<Manager> {
         None => default_cache_dir().context("no home directory: pass --cache-dir or set DEPS_CACHE_DIR")?,
     };
     let mut manager = Manager::new(cli.base_url.clone(), cache_dir)?;
-    if let Some(ca_cert) = &cli.ca_cert {
-        let config = ClientConfig { extra_ca_cert: Some(ca_cert.clone()), ..ClientConfig::default() };
+    // One idle connection per download in flight, so every download reuses one.
+    let concurrency = match &cli.command {
+        Command::Download(args) => usize::from(args.concurrency),
+        _ => ClientConfig::default().concurrency,
+    };
+    if cli.ca_cert.is_some() || concurrency != ClientConfig::default().concurrency {
+        let config =
+            ClientConfig { extra_ca_cert: cli.ca_cert.clone(), concurrency, ..ClientConfig::default() };
         manager = manager.with_client(HttpClient::new(&config)?);
     }
     let mut insecure_registries = cli.insecure_registry.clone();
