@@ -18,9 +18,11 @@ impl Manager {
         cross: Option<&CrossArch>,
         opts: &DownloadOptions,
     ) -> Result<(), Error> {
+        // Read-only: fingerprints spare the hashing, but what is learnt is not saved.
+        let fingerprints = deps_store::Fingerprints::load(self.cache_dir());
         let mut missing = Vec::new();
         for job in jobs {
-            if !deps_store::exists_with_digest(&job.dest, &job.digest)? {
+            if !fingerprints.check(&job.dest, &job.digest)? {
                 missing.push(job);
             }
         }
