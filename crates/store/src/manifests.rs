@@ -3,7 +3,10 @@
 //!
 //! The historical copy is written first so that a crash between the two
 //! writes never leaves a latest copy without its history. Both writes are
-//! atomic ([`atomic_write`]). Reading treats "absent" as a normal answer
+//! atomic ([`atomic_write`]). When the latest copy already holds exactly
+//! these bytes and a historical copy of them exists, nothing is rewritten:
+//! the latest copy's mtime is refreshed (staleness is judged by it), so a
+//! run that changed nothing adds no history and costs no fsync. Reading treats "absent" as a normal answer
 //! (`Ok(None)`) and anything else that stops us as an error naming the file.
 
 use std::io::Read as _;
@@ -42,11 +45,44 @@ pub fn write_cached_manifest_at(
 ) -> Result<WrittenManifest> {
     let historical = layout.historical_manifest_path(kind, raw, now)?;
     let latest = layout.latest_manifest_path(kind)?;
+    // An unreadable latest copy just means "write it again".
+    if matches!(read_cached_manifest(&latest), Ok(Some(old)) if old == raw)
+        && let Some(existing) = latest_history_of(layout, kind, raw)?
+    {
+        let file = std::fs::File::options().append(true).open(&latest).map_err(io_err("open", &latest))?;
+        file.set_modified(now.into()).map_err(io_err("set the modification time of", &latest))?;
+        tracing::debug!(manifest = kind.name(), latest = %latest.display(), "cached manifest unchanged");
+        return Ok(WrittenManifest { latest, historical: existing });
+    }
     atomic_write(&historical, raw)?;
     atomic_write(&latest, raw)?;
     tracing::debug!(manifest = kind.name(), latest = %latest.display(), "cached manifest written");
     Ok(WrittenManifest { latest, historical })
 }
+
+/// The newest historical copy of exactly these bytes, if any.
+fn latest_history_of(layout: &Layout, kind: &ManifestKind<'_>, raw: &[u8]) -> Result<Option<PathBuf>> {
+    // Names differ only in their fixed-width stamp: match the parts around it.
+    let template = layout.historical_manifest_path(kind, raw, OffsetDateTime::UNIX_EPOCH)?;
+    let (Some(dir), Some(name)) = (template.parent(), template.file_name().and_then(|n| n.to_str())) else {
+        return Ok(None);
+    };
+    let Some(at) = name.find(EPOCH_STAMP) else { return Ok(None) };
+    let (prefix, suffix) = (&name[..at], &name[at + EPOCH_STAMP.len()..]);
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(io_err("list", dir)(err)),
+    };
+    let newest = entries
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|n| n.len() == name.len() && n.starts_with(prefix) && n.ends_with(suffix))
+        .max();
+    Ok(newest.map(|n| dir.join(n)))
+}
+
+/// The stamp of the epoch, as it appears in historical file names.
+const EPOCH_STAMP: &str = "19700101T000000Z";
 
 /// Reads a cached file's bytes; `None` when it does not exist.
 pub fn read_cached_manifest(path: &Path) -> Result<Option<Vec<u8>>> {
@@ -127,6 +163,32 @@ mod tests {
         assert_ne!(first.historical, second.historical);
         assert_eq!(read_cached_manifest(&second.latest).unwrap().unwrap(), b"2");
         assert_eq!(read_cached_manifest(&first.historical).unwrap().unwrap(), b"1");
+    }
+
+    #[test]
+    fn unchanged_bytes_refresh_the_latest_mtime_and_add_no_history() {
+        let tmp = tempfile::tempdir().unwrap();
+        let layout = Layout::new(tmp.path());
+        for kind in all_kinds() {
+            let first = write_cached_manifest_at(&layout, &kind, b"same", NOW).unwrap();
+            let later = NOW + time::Duration::days(2);
+            let again = write_cached_manifest_at(&layout, &kind, b"same", later).unwrap();
+            assert_eq!(again, first, "the existing history is reported");
+            let dir = first.latest.parent().unwrap();
+            assert_eq!(std::fs::read_dir(dir).unwrap().count(), 2, "no new historical copy");
+            let mtime = std::fs::metadata(&first.latest).unwrap().modified().unwrap();
+            assert_eq!(OffsetDateTime::from(mtime), later, "staleness restarts");
+
+            // Without its history (deleted by hand), the copy is written again in full.
+            std::fs::remove_file(&first.historical).unwrap();
+            let rewritten = write_cached_manifest_at(&layout, &kind, b"same", later).unwrap();
+            assert_eq!(rewritten.historical, layout.historical_manifest_path(&kind, b"same", later).unwrap());
+            assert!(rewritten.historical.is_file());
+
+            // Other bytes with the same prefix never count as history of these.
+            let other = write_cached_manifest_at(&layout, &kind, b"different", later).unwrap();
+            assert_ne!(other.historical, rewritten.historical);
+        }
     }
 
     #[test]
