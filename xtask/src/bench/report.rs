@@ -184,10 +184,13 @@ impl Report {
     pub fn markdown(&self) -> String {
         let m = &self.machine;
         let mut out = String::from("# Benchmarks\n\n");
-        out.push_str(
-            "Written by `cargo xtask bench` (xtask/src/bench.rs); re-run it to refresh this file. \
-             Every tool reads from the same servers on 127.0.0.1: Debian's nginx for the artifacts and \
-             manifests, Debian's docker-registry for the images.\n\n",
+        let _ = write!(
+            out,
+            "Written by `cargo xtask bench --scale {} --runs {}` (xtask/src/bench.rs); run it again to \
+             refresh this file (`--deps PATH` times another binary, `--out` writes elsewhere). Every tool \
+             reads from the same servers on 127.0.0.1: Debian's nginx for the artifacts and manifests, \
+             Debian's docker-registry for the images.\n\n",
+            self.scale, self.runs
         );
         let scale = if self.scale == 1 { "1 (real sizes)".to_owned() } else { format!("1/{}", self.scale) };
         let _ = writeln!(out, "| | |\n|---|---|");
@@ -245,7 +248,10 @@ impl Report {
              - Warm no-op and verify: the full cache; the checksum row checks every artifact, seed snapshot \
              and image/chart blob (each blob once) with sha256sum/sha512sum. Ratios in the verify rows are \
              against `deps verify --deep`.\n\
-             - Peer ÷ deps: the peer's median wall divided by deps'; above 1 means deps is faster.\n"
+             - Peer ÷ deps: the peer's median wall divided by deps'; above 1 means deps is faster.\n\
+             - The one-core sha rates are measured by the harness itself with the sha2 crate as built for \
+             xtask (dependencies at opt-level 2, a few % under a release build); the `verify --deep` ideal is \
+             the sum over the cached files of size ÷ rate, divided by the cores.\n"
         ));
         for note in &self.notes {
             let _ = writeln!(out, "- {note}");

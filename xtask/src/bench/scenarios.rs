@@ -2,10 +2,10 @@
 //! (untimed) before each run, and the runs themselves — a warm-up, then the
 //! timed runs, every contender once per round so that drift hits all alike.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::measure::{Proc, Sample, Step, summarize, time_steps};
-use super::setup::{Ctx, Dataset, remove_dir, write_check_lists};
+use super::setup::{Algo, Ctx, Dataset, Digested, remove_dir, write_check_lists};
 use super::tools::{Tool, Tools};
 
 /// `aria2c` and `skopeo` downloads at once.
@@ -254,7 +254,7 @@ fn plan(scenario: &str, contender: &str, ctx: &Ctx, data: &Dataset, tools: &Tool
                 .arg("-i")
                 .arg(&input);
             let mut steps = vec![Step::one(aria2c)];
-            steps.extend(checks(data, &lists.join("artifacts"), &out, tools, false)?);
+            steps.extend(checks(&data.artifacts, &lists.join("artifacts"), &out, tools)?);
             Plan { clear: vec![out], steps }
         }
         ("artifacts", "curl-check" | "curl") => {
@@ -267,7 +267,7 @@ fn plan(scenario: &str, contender: &str, ctx: &Ctx, data: &Dataset, tools: &Tool
             }
             let mut steps = vec![Step::one(curl)];
             if contender == "curl-check" {
-                steps.extend(checks(data, &lists.join("artifacts"), &out, tools, false)?);
+                steps.extend(checks(&data.artifacts, &lists.join("artifacts"), &out, tools)?);
             }
             Plan { clear: vec![out], steps }
         }
@@ -297,7 +297,7 @@ fn plan(scenario: &str, contender: &str, ctx: &Ctx, data: &Dataset, tools: &Tool
         }
         ("warm", "deps") => Plan { clear: Vec::new(), steps: vec![Step::one(ctx.download())] },
         ("warm" | "verify", "sha-check") => {
-            Plan { clear: Vec::new(), steps: checks(data, &lists.join("cache"), &ctx.cache, tools, true)? }
+            Plan { clear: Vec::new(), steps: checks(&data.cached, &lists.join("cache"), &ctx.cache, tools)? }
         }
         ("verify", "fingerprint") => Plan { clear: Vec::new(), steps: vec![Step::one(ctx.verify(false))] },
         ("verify", "deep") => Plan { clear: Vec::new(), steps: vec![Step::one(ctx.verify(true))] },
@@ -306,20 +306,13 @@ fn plan(scenario: &str, contender: &str, ctx: &Ctx, data: &Dataset, tools: &Tool
     Ok(plan)
 }
 
-/// `sha256sum -c` (and `sha512sum -c`) over the artifacts in `dir`, or over the whole cache.
-fn checks(
-    data: &Dataset,
-    list: &std::path::Path,
-    dir: &std::path::Path,
-    tools: &Tools,
-    cache: bool,
-) -> anyhow::Result<Vec<Step>> {
-    let files = if cache { &data.cached } else { &data.artifacts };
+/// `sha256sum --check` (and `sha512sum --check`) of `files`, paths relative to `dir` or absolute.
+fn checks(files: &[Digested], list: &Path, dir: &Path, tools: &Tools) -> anyhow::Result<Vec<Step>> {
     let mut steps = Vec::new();
     for (algo, path) in write_check_lists(files, list)? {
         let tool = match algo {
-            super::setup::Algo::Sha256 => Tool::Sha256sum,
-            super::setup::Algo::Sha512 => Tool::Sha512sum,
+            Algo::Sha256 => Tool::Sha256sum,
+            Algo::Sha512 => Tool::Sha512sum,
         };
         let check =
             Proc::new(tools.require(tool)?).args(["--check", "--quiet", "--strict"]).arg(path).cwd(dir);
