@@ -1,17 +1,21 @@
 //! Real consumers read what we write: `skopeo` and `umoci` the layouts, `tar` the chart archives.
 //!
-//! Each test is skipped, with a note on stderr, when its tool is not on PATH;
-//! CI installs them.
+//! Each test is skipped, with a note on stderr, when its tool is not on PATH,
+//! and fails instead when `DEPS_REQUIRE_TOOLS` is set (as CI, which installs them, does).
 
 use std::process::Command;
 
 use super::support::{chart_dir, put_docker_image, put_image, record_unpinned};
 use deps_oci::{RepoLayout, package_chart, store_chart};
 
-/// Whether `tool` runs; prints a skip note when it does not.
+/// Whether `tool` runs; prints a skip note when it does not (or fails, when tools are required).
 fn have(tool: &str) -> bool {
     let found = Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
     if !found {
+        assert!(
+            std::env::var_os("DEPS_REQUIRE_TOOLS").is_none(),
+            "{tool} is required (DEPS_REQUIRE_TOOLS is set)"
+        );
         eprintln!("note: {tool} not found on PATH; skipping the test that needs it");
     }
     found
