@@ -183,6 +183,9 @@ pub fn run(
             }
         }
     }
+    // More than any run writes into the page cache: half as much again as the whole cache.
+    let cached: u64 = data.cached.iter().map(|f| f.size).sum();
+    let prefault = usize::try_from(cached + cached / 2).unwrap_or(usize::MAX);
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); plans.len()];
     for round in 0..=runs {
         for (i, plan) in plans.iter().enumerate() {
@@ -191,7 +194,7 @@ pub fn run(
                 remove_dir(dir)?;
                 fs_err::create_dir_all(dir)?;
             }
-            settle_disk()?;
+            settle_disk(prefault)?;
             let label = spec.contenders.get(i).map_or("", |c| c.label);
             eprintln!(
                 "bench: {} / {label}: {}",
@@ -218,21 +221,18 @@ pub fn run(
     Ok(ScenarioResult { spec, bytes, items, outcomes })
 }
 
-/// Memory touched before each run: more than any run writes into the page cache.
-const PREFAULT_BYTES: usize = 2 << 30;
-
 /// Puts every run on the same footing: flushes every dirty page (`sync`), so
 /// no run pays for writing back what the one before it left (peers do not
-/// fsync, deps does), then touches and frees [`PREFAULT_BYTES`] of memory. On a
+/// fsync, deps does), then touches and frees `prefault` bytes of memory. On a
 /// VM whose balloon takes free pages back after a few idle seconds, the first
 /// writer after a pause otherwise pays the host for every page it faults in
 /// (seen here: 1 GB into the page cache in 1.8 s after a pause, 0.26 s after).
-fn settle_disk() -> anyhow::Result<()> {
+fn settle_disk(prefault: usize) -> anyhow::Result<()> {
     let status = std::process::Command::new("sync").status().context("running sync")?;
     if !status.success() {
         anyhow::bail!("sync failed: {status}");
     }
-    let touched = vec![1u8; PREFAULT_BYTES];
+    let touched = vec![1u8; prefault];
     std::hint::black_box(&touched);
     drop(touched);
     Ok(())
