@@ -195,17 +195,9 @@ fn content_problem(check: &FileCheck, fingerprints: &Fingerprints, deep: bool) -
     if !deep && fingerprints.trusted(&check.path, &check.digest) {
         return None;
     }
-    match deps_store::hash_file(&check.path, check.digest.algo()) {
-        Ok(actual) if actual == check.digest => {
-            if let Err(err) = fingerprints.record(&check.path, &check.digest) {
-                tracing::debug!(%err, "could not fingerprint");
-            }
-            None
-        }
-        Ok(actual) => {
-            fingerprints.forget(&check.path);
-            Some(format!("digest mismatch: expected {}, found {actual}", check.digest))
-        }
+    match fingerprints.rehash(&check.path, &check.digest) {
+        Ok(actual) if actual == check.digest => None,
+        Ok(actual) => Some(format!("digest mismatch: expected {}, found {actual}", check.digest)),
         Err(err) => Some(format!("unreadable: {err}")),
     }
 }

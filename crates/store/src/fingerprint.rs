@@ -125,18 +125,36 @@ impl Fingerprints {
         if self.trusted(path, digest) {
             return Ok(true);
         }
-        let meta = match std::fs::metadata(path) {
-            Ok(meta) if meta.is_file() => meta,
-            Ok(_) => return Ok(false),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-            Err(err) => return Err(io_err("read metadata of", path)(err)),
-        };
-        if hash_file(path, digest.algo())? != *digest {
-            self.forget(path);
+        if !path.is_file() {
             return Ok(false);
         }
-        self.insert(path, Fingerprint::of(&meta, digest));
-        Ok(true)
+        match self.rehash(path, digest) {
+            Ok(actual) => Ok(actual == *digest),
+            // Removed since the line above looked.
+            Err(crate::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                Ok(false)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Hashes `path` with `digest`'s algorithm whatever its fingerprint says;
+    /// fingerprints it when it has `digest`, forgets it otherwise; returns the actual digest.
+    ///
+    /// The metadata is read before the bytes, so a change while hashing leaves
+    /// a fingerprint that no longer matches the file: never a wrong one.
+    pub fn rehash(&self, path: &Path, digest: &Digest) -> Result<Digest> {
+        let meta = std::fs::metadata(path).map_err(io_err("read metadata of", path))?;
+        if !meta.is_file() {
+            return Err(io_err("hash", path)(std::io::Error::other("not a regular file")));
+        }
+        let actual = hash_file(path, digest.algo())?;
+        if actual == *digest {
+            self.insert(path, Fingerprint::of(&meta, digest));
+        } else {
+            self.forget(path);
+        }
+        Ok(actual)
     }
 
     /// Records that `path`, as it is now, has `digest` (the caller has just verified it).
@@ -273,6 +291,22 @@ mod tests {
         std::fs::File::options().write(true).open(&other).unwrap().set_modified(mtime).unwrap();
         std::fs::rename(&other, &path).unwrap();
         assert!(!fps.trusted(&path, &digest), "another inode");
+    }
+
+    #[test]
+    fn rehash_reads_even_a_trusted_file_and_keeps_the_fingerprint_in_step() {
+        let (tmp, path, digest) = setup();
+        let fps = Fingerprints::empty(tmp.path());
+        assert_eq!(fps.rehash(&path, &digest).unwrap(), digest);
+        assert!(fps.trusted(&path, &digest), "fingerprinted");
+        // Same size and mtime, other bytes: only a re-hash can tell, and it drops the fingerprint.
+        let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+        std::fs::write(&path, b"abd").unwrap();
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(mtime).unwrap();
+        assert!(fps.trusted(&path, &digest), "metadata cannot show it");
+        assert_ne!(fps.rehash(&path, &digest).unwrap(), digest);
+        assert!(!fps.trusted(&path, &digest));
+        assert!(fps.rehash(tmp.path(), &digest).is_err(), "a directory");
     }
 
     #[test]
