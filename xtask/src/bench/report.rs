@@ -235,8 +235,8 @@ impl Report {
              with `download --arch {ARCH}` (default concurrency 4) or `verify --arch {ARCH}`; every process is \
              timed whole, from spawn to exit. Peak RSS is `ru_maxrss` from `wait4(2)`, the largest of the \
              processes of a run. Before every run (untimed) the outputs are cleared, `sync` flushes the \
-             page cache, so no run pays for writing back what the one before it left dirty, and 1.5 times the \
-             cache's size in memory is touched and freed, so no run pays the VM's balloon for pages it took \
+             page cache, so no run pays for writing back what the one before it left dirty, and `dd` touches \
+             and frees 1.5 times the cache's size in memory, so no run pays the VM's balloon for pages it took \
              back. deps fsyncs each file before renaming it into place and so pays for its own writes in its \
              time; the peers do not.\n\
              - Cold artifacts: before each run the cache's `vmconfig/artifacts` is removed (not timed); \

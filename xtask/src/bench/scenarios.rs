@@ -185,7 +185,8 @@ pub fn run(
     }
     // More than any run writes into the page cache: half as much again as the whole cache.
     let cached: u64 = data.cached.iter().map(|f| f.size).sum();
-    let prefault = usize::try_from(cached + cached / 2).unwrap_or(usize::MAX);
+    // One read(2) fills dd's buffer, and Linux reads at most 2 GiB - 4 KiB at once.
+    let prefault = usize::try_from(cached + cached / 2).unwrap_or(usize::MAX).clamp(1 << 20, 0x7fff_f000);
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); plans.len()];
     for round in 0..=runs {
         for (i, plan) in plans.iter().enumerate() {
@@ -223,18 +224,27 @@ pub fn run(
 
 /// Puts every run on the same footing: flushes every dirty page (`sync`), so
 /// no run pays for writing back what the one before it left (peers do not
-/// fsync, deps does), then touches and frees `prefault` bytes of memory. On a
-/// VM whose balloon takes free pages back after a few idle seconds, the first
-/// writer after a pause otherwise pays the host for every page it faults in
-/// (seen here: 1 GB into the page cache in 1.8 s after a pause, 0.26 s after).
+/// fsync, deps does), then has `dd` fill a `prefault`-byte buffer and exit. On
+/// a VM whose balloon takes free pages back after a few idle seconds, the
+/// first writer after a pause otherwise pays the host for every page it
+/// faults in (seen here: 1 GB into the page cache in 1.8 s after a pause,
+/// 0.26 s after). A child does the touching so that the harness's own memory
+/// high-water mark, which Linux carries into every child's `ru_maxrss`, stays low.
 fn settle_disk(prefault: usize) -> anyhow::Result<()> {
-    let status = std::process::Command::new("sync").status().context("running sync")?;
+    run_quietly(std::process::Command::new("sync"))?;
+    let mut dd = std::process::Command::new("dd");
+    dd.args(["if=/dev/zero", "of=/dev/null", "count=1", "status=none"]).arg(format!("bs={prefault}"));
+    run_quietly(dd)
+}
+
+/// Runs an untimed helper command to its end; an error names it.
+fn run_quietly(mut cmd: std::process::Command) -> anyhow::Result<()> {
+    let shown = format!("{cmd:?}");
+    let status =
+        cmd.stdin(std::process::Stdio::null()).status().with_context(|| format!("running {shown}"))?;
     if !status.success() {
-        anyhow::bail!("sync failed: {status}");
+        anyhow::bail!("{shown} failed: {status}");
     }
-    let touched = vec![1u8; prefault];
-    std::hint::black_box(&touched);
-    drop(touched);
     Ok(())
 }
 
