@@ -10,5 +10,6 @@
 
 pub mod bench;
 pub mod fixtures;
+mod localhost;
 pub mod mirror;
 pub mod registry;

@@ -10,16 +10,16 @@
 //! layouts, so repositories tagged with Docker manifest lists are staged as
 //! a `dir:` image (hard links) and pushed from there.
 
-use std::io::{Read as _, Write as _};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use serde_json::Value;
 
 use crate::fixtures::{FixtureSummary, REGISTRY_DIR};
+use crate::localhost::{Readiness, free_port, http_status, wait_ready};
 
 /// Where Debian installs the registry.
 pub const DOCKER_REGISTRY: &str = "/usr/bin/docker-registry";
@@ -85,30 +85,17 @@ impl RealRegistry {
 
     /// Waits until `GET /v2/` answers 200, failing if the process exits first.
     fn wait_ready(&mut self) -> anyhow::Result<()> {
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                bail!("{DOCKER_REGISTRY} exited with {status}: {}", self.log_tail());
-            }
-            if http_status(self.addr, "/v2/").is_ok_and(|s| s == 200) {
-                return Ok(());
-            }
-            if started.elapsed() > READY_TIMEOUT {
-                bail!(
-                    "{DOCKER_REGISTRY} did not answer on {} within {READY_TIMEOUT:?}: {}",
-                    self.addr,
-                    self.log_tail()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// The end of the registry's log, for errors.
-    fn log_tail(&self) -> String {
-        let text = fs_err::read_to_string(&self.log).unwrap_or_default();
-        let start = text.len().saturating_sub(2000);
-        text.get(start..).unwrap_or(&text).trim().to_owned()
+        let (addr, log_path) = (self.addr, self.log.clone());
+        let log = || log_tail(&log_path);
+        let wait = Readiness {
+            what: DOCKER_REGISTRY,
+            addr,
+            timeout: READY_TIMEOUT,
+            every: Duration::from_millis(50),
+            ready: &|| http_status(addr, "/v2/").is_ok_and(|s| s == 200),
+            log: &log,
+        };
+        wait_ready(&mut self.child, &wait)
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -264,21 +251,11 @@ fn json_str<'a>(value: &'a Value, key: &str) -> anyhow::Result<&'a str> {
     value[key].as_str().with_context(|| format!("no string {key:?} in {value}"))
 }
 
-/// A free port on 127.0.0.1 (free when probed).
-fn free_port() -> anyhow::Result<SocketAddr> {
-    let probe = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("probing for a free port")?;
-    Ok(probe.local_addr()?)
-}
-
-/// The status of a plain `GET path` to `addr`.
-fn http_status(addr: SocketAddr, path: &str) -> anyhow::Result<u16> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
-    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
-    let mut head = [0u8; 64];
-    let n = stream.read(&mut head)?;
-    let line = String::from_utf8_lossy(&head[..n]);
-    line.split(' ').nth(1).and_then(|s| s.parse().ok()).with_context(|| format!("bad reply {line:?}"))
+/// The end of the registry's log, for errors.
+fn log_tail(path: &Path) -> String {
+    let text = fs_err::read_to_string(path).unwrap_or_default();
+    let start = text.len().saturating_sub(2000);
+    text.get(start..).unwrap_or(&text).trim().to_owned()
 }
 
 #[cfg(test)]

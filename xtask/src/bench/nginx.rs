@@ -4,16 +4,16 @@
 //! first (the manifests with the placeholder host replaced by nginx's own
 //! address) and from the mirror otherwise. Stopped on drop.
 
-use std::io::{Read as _, Write as _};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 
 use super::measure::tail;
 use crate::fixtures::{PLACEHOLDER_BASE_URL, REGISTRY_DIR};
+use crate::localhost::{Readiness, free_port, http_status, wait_ready};
 
 /// How long nginx may take to answer.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -73,30 +73,20 @@ impl Nginx {
         Ok(nginx)
     }
 
-    /// Waits until nginx answers HTTP, failing if it exits first.
+    /// Waits until nginx answers HTTP (any status), failing if it exits first.
     fn wait_ready(&mut self) -> anyhow::Result<()> {
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                bail!(
-                    "{} exited with {status}: {} {}",
-                    self.binary.display(),
-                    tail(&self.prefix.join("stderr.log")),
-                    tail(&self.error_log)
-                );
-            }
-            if answers_http(self.addr) {
-                return Ok(());
-            }
-            if started.elapsed() > READY_TIMEOUT {
-                bail!(
-                    "nginx did not answer on {} within {READY_TIMEOUT:?}: {}",
-                    self.addr,
-                    tail(&self.error_log)
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let addr = self.addr;
+        let log = || format!("{} {}", tail(&self.prefix.join("stderr.log")), tail(&self.error_log));
+        let what = self.binary.display().to_string();
+        let wait = Readiness {
+            what: &what,
+            addr,
+            timeout: READY_TIMEOUT,
+            every: Duration::from_millis(20),
+            ready: &|| http_status(addr, "/").is_ok(),
+            log: &log,
+        };
+        wait_ready(&mut self.child, &wait)
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -219,32 +209,13 @@ fn running_as_root() -> bool {
         .is_some_and(|euid| euid == "0")
 }
 
-/// A free port on 127.0.0.1 (free when probed).
-fn free_port() -> anyhow::Result<SocketAddr> {
-    let probe = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("probing for a free port")?;
-    Ok(probe.local_addr()?)
-}
-
-/// Whether `addr` answers a plain HTTP request with any status line.
-fn answers_http(addr: SocketAddr) -> bool {
-    let probe = || -> std::io::Result<bool> {
-        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
-        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-        write!(stream, "HEAD / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
-        let mut head = [0u8; 16];
-        let n = stream.read(&mut head)?;
-        Ok(head[..n].starts_with(b"HTTP/1."))
-    };
-    probe().unwrap_or(false)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_config_listens_on_loopback_only_and_runs_as_root_only_when_root() {
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 8080));
+        let addr = SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 8080));
         let conf = config(Path::new("/w"), Path::new("/w/overlay"), Path::new("/m"), addr, false);
         assert!(conf.contains("listen 127.0.0.1:8080;") && conf.contains("sendfile on;"), "{conf}");
         assert!(conf.contains("access_log off;") && conf.contains("daemon off;"));
