@@ -4,7 +4,7 @@
 //! manifest write; an item is marked cached only after its bytes were verified
 //! and renamed into place, so an interrupted run never claims what it lacks.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -404,6 +404,13 @@ pub(crate) fn save_fingerprints(fingerprints: &Fingerprints) {
     }
 }
 
+/// Fingerprints a file whose bytes were just verified; failing only costs a later re-hash.
+pub(crate) fn record_fingerprint(fingerprints: &Fingerprints, path: &Path, digest: &Digest) {
+    if let Err(err) = fingerprints.record(path, digest) {
+        tracing::debug!(%err, "could not fingerprint");
+    }
+}
+
 /// Least time between two progress events of one item.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -437,9 +444,7 @@ async fn fetch_one(
     };
     match http.download(request, &progress).await {
         Ok(done) => {
-            if let Err(err) = fingerprints.record(&dest, &digest) {
-                tracing::debug!(%err, "could not fingerprint");
-            }
+            record_fingerprint(fingerprints, &dest, &digest);
             opts.emit(DownloadEvent::item(Ev::Done, &name, Some(dest), size).with_current(done.size));
             Ok(target)
         }

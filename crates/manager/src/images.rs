@@ -17,7 +17,7 @@ use deps_store::Fingerprints;
 use deps_transport::RegistryClient;
 use tokio::sync::Semaphore;
 
-use crate::download::Target;
+use crate::download::{Target, record_fingerprint};
 use crate::events::{DownloadEvent, DownloadEventType as Ev};
 use crate::{DownloadOptions, Error};
 
@@ -173,13 +173,6 @@ impl ImageContext {
             .map_err(Error::from)
     }
 
-    /// Fingerprints a blob that was just verified.
-    fn record(&self, path: &Path, digest: &Digest) {
-        if let Err(err) = self.fingerprints.record(path, digest) {
-            tracing::debug!(%err, "could not fingerprint");
-        }
-    }
-
     /// Pulls one platform image into its repository layout.
     async fn pull(&self, job: &ImageJob) -> Result<(), Error> {
         let registry = job.reference.registry();
@@ -232,7 +225,7 @@ impl ImageContext {
                     .download_blob(registry, repository, &blob.digest, blob.size, dest.clone(), &progress)
                     .await
                     .map_err(net)?;
-                self.record(&dest, &blob.digest);
+                record_fingerprint(&self.fingerprints, &dest, &blob.digest);
                 let mut index = self.blobs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 index.insert(blob.digest.clone(), dest);
             }

@@ -19,6 +19,7 @@ use deps_manifest::{Digest, Manifest};
 use deps_oci::ImageBlobs;
 use deps_store::{CacheLock, Fingerprints, LockWait};
 
+use crate::download::save_fingerprints;
 use crate::images::ImageJob;
 use crate::seeds::snapshot_path;
 use crate::{Error, Manager, Problem};
@@ -132,11 +133,7 @@ impl Manager {
     /// Saves fingerprints learnt while verifying, unless a download holds the cache lock.
     fn save_fingerprints_if_idle(&self, fingerprints: &Fingerprints) {
         match CacheLock::acquire(self.cache_dir(), LockWait::NoWait, |_| {}) {
-            Ok(_lock) => {
-                if let Err(err) = fingerprints.save() {
-                    tracing::debug!(%err, "could not save fingerprints");
-                }
-            }
+            Ok(_lock) => save_fingerprints(fingerprints),
             Err(err) => tracing::debug!(%err, "cache busy; fingerprints not saved"),
         }
     }
