@@ -85,16 +85,6 @@ pub fn hash_file(path: &Path, algo: DigestAlgo) -> Result<Digest> {
     hasher.finalize()
 }
 
-/// Whether `path` exists with exactly this digest; `false` when absent or different.
-pub fn exists_with_digest(path: &Path, digest: &Digest) -> Result<bool> {
-    let Some(mut file) = fsio::open_if_exists(path)? else {
-        return Ok(false);
-    };
-    let mut hasher = Hasher::new(digest.algo());
-    hasher.update_from(&mut file).map_err(io_err("read", path))?;
-    Ok(hasher.finalize()? == *digest)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,19 +120,5 @@ mod tests {
         let path = tmp.path().join("missing");
         let err = hash_file(&path, DigestAlgo::Sha256).unwrap_err();
         assert!(matches!(&err, Error::Io { path: p, .. } if *p == path), "{err:?}");
-    }
-
-    #[test]
-    fn exists_with_digest_cases() {
-        let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join("abc");
-        let right: Digest = ABC_SHA256.parse().unwrap();
-        assert!(!exists_with_digest(&path, &right).unwrap(), "absent");
-        std::fs::write(&path, b"abc").unwrap();
-        assert!(exists_with_digest(&path, &right).unwrap());
-        assert!(exists_with_digest(&path, &ABC_SHA512.parse().unwrap()).unwrap());
-        std::fs::write(&path, b"abd").unwrap();
-        assert!(!exists_with_digest(&path, &right).unwrap(), "different bytes");
-        assert!(exists_with_digest(tmp.path(), &right).is_err(), "a directory is unreadable");
     }
 }
