@@ -70,6 +70,16 @@ impl Digest {
         Ok(Self { algo, hex: hex.to_ascii_lowercase() })
     }
 
+    /// The digest of a finished SHA-256 hash (its 32 bytes); the length makes it always valid.
+    pub fn from_sha256(hash: [u8; 32]) -> Self {
+        Self { algo: DigestAlgo::Sha256, hex: lower_hex(&hash) }
+    }
+
+    /// The digest of a finished SHA-512 hash (its 64 bytes); the length makes it always valid.
+    pub fn from_sha512(hash: [u8; 64]) -> Self {
+        Self { algo: DigestAlgo::Sha512, hex: lower_hex(&hash) }
+    }
+
     /// The algorithm.
     pub fn algo(&self) -> DigestAlgo {
         self.algo
@@ -79,6 +89,17 @@ impl Digest {
     pub fn hex(&self) -> &str {
         &self.hex
     }
+}
+
+/// `bytes` as lower-case hex.
+fn lower_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        hex.push(char::from(DIGITS[usize::from(b >> 4)]));
+        hex.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    hex
 }
 
 impl FromStr for Digest {
@@ -114,6 +135,16 @@ mod tests {
         let d: Digest = format!("sha512:{}", "0".repeat(128)).parse().unwrap();
         assert_eq!(d.algo(), DigestAlgo::Sha512);
         assert_eq!(d.to_string(), format!("sha512:{}", "0".repeat(128)));
+    }
+
+    #[test]
+    fn from_hash_bytes_writes_lower_hex() {
+        let mut hash = [0u8; 32];
+        hash[0] = 0xab;
+        hash[31] = 0x0f;
+        let d = Digest::from_sha256(hash);
+        assert_eq!(d, format!("sha256:ab{}0f", "0".repeat(60)).parse().unwrap());
+        assert_eq!(Digest::from_sha512([0xff; 64]).to_string(), format!("sha512:{}", "f".repeat(128)));
     }
 
     #[test]

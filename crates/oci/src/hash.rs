@@ -1,25 +1,13 @@
-//! Digests of in-memory bytes, and the serde form of [`Digest`] in OCI JSON.
+//! The SHA-256 of what this crate writes, and the serde form of [`Digest`] in OCI JSON.
 //!
-//! Files are hashed by `deps_store::hash_file`; this module covers the small
-//! things we hold in memory (manifests, configs, indexes, chart archives).
+//! Hashing itself lives in the store (`deps_store::digest_bytes` for bytes in
+//! memory, `deps_store::hash_file` for files); this module only names the
+//! algorithm the layouts we write use.
 
 use deps_manifest::{Digest, DigestAlgo};
+use deps_store::digest_bytes;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serializer};
-use sha2::Digest as _;
-
-/// The `algo` digest of `bytes`.
-pub fn digest_bytes(algo: DigestAlgo, bytes: &[u8]) -> Digest {
-    let hex = match algo {
-        DigestAlgo::Sha256 => hex::encode(sha2::Sha256::digest(bytes)),
-        DigestAlgo::Sha512 => hex::encode(sha2::Sha512::digest(bytes)),
-    };
-    match Digest::new(algo, &hex) {
-        Ok(digest) => digest,
-        // A hash of the algorithm's own length always is a valid digest.
-        Err(_) => unreachable!("hex of a {algo} hash has the right length"),
-    }
-}
 
 /// The SHA-256 digest of `bytes`: the digest of everything this crate writes.
 pub fn sha256(bytes: &[u8]) -> Digest {
@@ -56,6 +44,5 @@ mod tests {
             sha256(b"abc").to_string(),
             "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-        assert_eq!(digest_bytes(DigestAlgo::Sha512, b"").hex().len(), 128);
     }
 }

@@ -21,8 +21,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use deps_manifest::{Digest, pathsafe};
+use deps_store::digest_bytes;
 
-use crate::hash::digest_bytes;
 use crate::index::ImageIndex;
 use crate::media::OCI_LAYOUT_VERSION;
 use crate::{Error, Result};

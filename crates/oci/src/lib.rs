@@ -29,7 +29,7 @@ pub use chart::{
 pub use check::{ImageBlobs, Problem};
 pub use descriptor::{Descriptor, Platform};
 pub use error::{Error, Result};
-pub use hash::{digest_bytes, sha256};
+pub use hash::sha256;
 pub use index::ImageIndex;
 pub use layout::RepoLayout;
 pub use parse::{Parsed, parse_manifest};

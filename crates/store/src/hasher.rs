@@ -2,7 +2,9 @@
 //!
 //! [`Hasher`] is the running state a download feeds as bytes arrive; the
 //! file helpers read in 1 MiB chunks, so memory stays flat whatever the file
-//! size. sha2 picks SHA-NI / ARMv8 SHA instructions at run time.
+//! size. [`digest_bytes`] covers the small things callers hold in memory
+//! (manifests, configs, indexes, chart archives). sha2 picks SHA-NI / ARMv8
+//! SHA instructions at run time.
 
 use std::io::{self, Read};
 use std::path::Path;
@@ -34,14 +36,6 @@ impl Hasher {
         }
     }
 
-    /// The algorithm being computed.
-    pub(crate) fn algo(&self) -> DigestAlgo {
-        match self {
-            Hasher::Sha256(_) => DigestAlgo::Sha256,
-            Hasher::Sha512(_) => DigestAlgo::Sha512,
-        }
-    }
-
     /// Feeds more bytes.
     pub(crate) fn update(&mut self, bytes: &[u8]) {
         match self {
@@ -67,14 +61,19 @@ impl Hasher {
     }
 
     /// The digest of everything fed so far.
-    pub(crate) fn finalize(self) -> Result<Digest> {
-        let algo = self.algo();
-        let hex = match self {
-            Hasher::Sha256(h) => hex::encode(h.finalize()),
-            Hasher::Sha512(h) => hex::encode(h.finalize()),
-        };
-        Ok(Digest::new(algo, &hex)?)
+    pub(crate) fn finalize(self) -> Digest {
+        match self {
+            Hasher::Sha256(h) => Digest::from_sha256(h.finalize().into()),
+            Hasher::Sha512(h) => Digest::from_sha512(h.finalize().into()),
+        }
     }
+}
+
+/// The `algo` digest of `bytes` held in memory.
+pub fn digest_bytes(algo: DigestAlgo, bytes: &[u8]) -> Digest {
+    let mut hasher = Hasher::new(algo);
+    hasher.update(bytes);
+    hasher.finalize()
 }
 
 /// The digest of a file's contents, read in 1 MiB chunks.
@@ -82,7 +81,7 @@ pub fn hash_file(path: &Path, algo: DigestAlgo) -> Result<Digest> {
     let mut file = fsio::open(path)?;
     let mut hasher = Hasher::new(algo);
     hasher.update_from(&mut file).map_err(io_err("read", path))?;
-    hasher.finalize()
+    Ok(hasher.finalize())
 }
 
 #[cfg(test)]
@@ -111,7 +110,13 @@ mod tests {
         std::fs::write(&path, &bytes).unwrap();
         let mut whole = Hasher::new(DigestAlgo::Sha256);
         whole.update(&bytes);
-        assert_eq!(hash_file(&path, DigestAlgo::Sha256).unwrap(), whole.finalize().unwrap());
+        assert_eq!(hash_file(&path, DigestAlgo::Sha256).unwrap(), whole.finalize());
+    }
+
+    #[test]
+    fn digest_bytes_matches_known_digests() {
+        assert_eq!(digest_bytes(DigestAlgo::Sha256, b"abc").to_string(), ABC_SHA256);
+        assert_eq!(digest_bytes(DigestAlgo::Sha512, b"abc").to_string(), ABC_SHA512);
     }
 
     #[test]

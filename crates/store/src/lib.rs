@@ -22,7 +22,7 @@ mod verified;
 pub use atomic::{atomic_copy, atomic_write};
 pub use error::{Error, Result};
 pub use fingerprint::Fingerprints;
-pub use hasher::hash_file;
+pub use hasher::{digest_bytes, hash_file};
 pub use layout::Layout;
 pub use lock::{CacheLock, LockHolder, LockWait};
 pub use manifest_kind::ManifestKind;

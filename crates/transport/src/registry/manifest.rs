@@ -7,7 +7,7 @@
 //! document's own `mediaType`, else inferred from its shape.
 
 use deps_manifest::{Digest, DigestAlgo};
-use sha2::Digest as _;
+use deps_store::digest_bytes;
 
 use crate::{Error, redact};
 
@@ -73,20 +73,10 @@ pub(crate) fn media_type(content_type: Option<&str>, bytes: &[u8]) -> String {
     (if is_index { MANIFEST_ACCEPT[0] } else { MANIFEST_ACCEPT[1] }).to_owned()
 }
 
-/// The `algo` digest of `bytes`.
-pub(crate) fn digest_of(algo: DigestAlgo, bytes: &[u8]) -> Digest {
-    let hex = match algo {
-        DigestAlgo::Sha256 => hex::encode(sha2::Sha256::digest(bytes)),
-        DigestAlgo::Sha512 => hex::encode(sha2::Sha512::digest(bytes)),
-    };
-    // A hex string of the algorithm's length is always a valid digest.
-    Digest::new(algo, &hex).unwrap_or_else(|_| unreachable!("hex of a {algo} hash"))
-}
-
 /// Checks `bytes` against every digest in `wanted`; returns their digest in the first one's algorithm (sha256 when none).
 pub(crate) fn verify(url: &str, bytes: &[u8], wanted: &[&Digest]) -> Result<Digest, Error> {
     for expected in wanted {
-        let actual = digest_of(expected.algo(), bytes);
+        let actual = digest_bytes(expected.algo(), bytes);
         if actual != **expected {
             return Err(Error::ManifestDigestMismatch {
                 url: redact(url),
@@ -97,7 +87,7 @@ pub(crate) fn verify(url: &str, bytes: &[u8], wanted: &[&Digest]) -> Result<Dige
     }
     Ok(match wanted.first() {
         Some(first) => (*first).clone(),
-        None => digest_of(DigestAlgo::Sha256, bytes),
+        None => digest_bytes(DigestAlgo::Sha256, bytes),
     })
 }
 
@@ -132,10 +122,10 @@ mod tests {
         let err = verify("http://r/v2/a/manifests/x", b"abd", &[&abc]).unwrap_err();
         let msg = err.to_string();
         assert!(
-            msg.contains(ABC_SHA256) && msg.contains(&digest_of(DigestAlgo::Sha256, b"abd").to_string()),
+            msg.contains(ABC_SHA256) && msg.contains(&digest_bytes(DigestAlgo::Sha256, b"abd").to_string()),
             "{msg}"
         );
-        let sha512 = digest_of(DigestAlgo::Sha512, b"abc");
+        let sha512 = digest_bytes(DigestAlgo::Sha512, b"abc");
         assert_eq!(verify("u", b"abc", &[&sha512, &abc]).unwrap(), sha512);
     }
 

@@ -7,7 +7,6 @@ use std::time::Duration;
 use deps_manifest::Digest;
 use deps_transport::{ClientConfig, HttpClient, RegistryClient, RegistryConfig, RetryPolicy};
 use serde_json::{Value, json};
-use sha2::Digest as _;
 use xtask::mirror::{Mirror, RequestRecord};
 
 /// The OCI image manifest media type.
@@ -130,7 +129,7 @@ pub fn fast(retries: u32) -> RetryPolicy {
 
 /// The sha256 digest of `bytes`.
 pub fn sha256(bytes: &[u8]) -> Digest {
-    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes))).parse().unwrap()
+    deps_store::digest_bytes(deps_manifest::DigestAlgo::Sha256, bytes)
 }
 
 /// Writes a one-layer image into `<root>/registry/<registry>/<repository>` tagged `tag`.
