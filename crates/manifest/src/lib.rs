@@ -1,6 +1,7 @@
 //! Typed deps manifests (vmconfig, components, templates, seeds) and the rules
 //! for reading them: digests, selection filters, image references and the path
-//! checks every manifest value passes before it becomes part of a path.
+//! checks every manifest value passes before it becomes part of a path, and
+//! the media types of the OCI image manifests images are pulled by.
 //!
 //! Pure data and parsing: no I/O, no async.
 
@@ -16,6 +17,7 @@ mod error;
 mod filter;
 mod go_json;
 mod item;
+pub mod media;
 pub mod pathsafe;
 mod reference;
 mod seeds;

@@ -2,16 +2,15 @@
 //!
 //! Docker's schema 2 types are accepted when reading fetched manifests; what
 //! we write ourselves (index.json, local tag indexes, chart manifests) always
-//! uses the OCI types.
+//! uses the OCI types. The manifest and index types themselves live in
+//! `deps_manifest::media` (the registry client asks for them too) and are
+//! re-exported here.
 
-/// OCI image manifest.
-pub const OCI_IMAGE_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-/// OCI image index.
-pub const OCI_IMAGE_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-/// Docker image manifest, schema 2.
-pub const DOCKER_MANIFEST_V2: &str = "application/vnd.docker.distribution.manifest.v2+json";
-/// Docker manifest list (Docker's image index).
-pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub use deps_manifest::media::{
+    DOCKER_MANIFEST_LIST, DOCKER_MANIFEST_V2, OCI_IMAGE_INDEX, OCI_IMAGE_MANIFEST, is_image_manifest,
+    is_index,
+};
+
 /// OCI image configuration.
 pub const OCI_IMAGE_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 /// Docker image configuration.
@@ -40,17 +39,3 @@ pub const ANNOTATION_URL: &str = "org.opencontainers.image.url";
 pub const ANNOTATION_SOURCE: &str = "org.opencontainers.image.source";
 /// Annotation: the authors.
 pub const ANNOTATION_AUTHORS: &str = "org.opencontainers.image.authors";
-
-/// The manifest media types a registry may answer with, for an `Accept` header.
-pub const MANIFEST_ACCEPT: [&str; 4] =
-    [OCI_IMAGE_INDEX, OCI_IMAGE_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST_V2];
-
-/// Whether `media_type` names an image index or Docker manifest list.
-pub fn is_index(media_type: &str) -> bool {
-    media_type == OCI_IMAGE_INDEX || media_type == DOCKER_MANIFEST_LIST
-}
-
-/// Whether `media_type` names an OCI or Docker schema 2 image manifest.
-pub fn is_image_manifest(media_type: &str) -> bool {
-    media_type == OCI_IMAGE_MANIFEST || media_type == DOCKER_MANIFEST_V2
-}

@@ -98,7 +98,7 @@ impl RegistryClient {
         let served = header(&headers, CONTENT_DIGEST).and_then(|d| d.parse::<Digest>().ok());
         let media_type = header(&headers, CONTENT_TYPE.as_str())
             .map(|ct| ct.split(';').next().unwrap_or_default().trim().to_owned())
-            .filter(|ct| manifest::MANIFEST_ACCEPT.contains(&ct.as_str()));
+            .filter(|ct| deps_manifest::media::MANIFEST_ACCEPT.contains(&ct.as_str()));
         let size = header(&headers, CONTENT_LENGTH.as_str()).and_then(|n| n.parse::<u64>().ok());
         match (asked.or(served), media_type, size) {
             (Some(digest), Some(media_type), Some(size)) => {

@@ -6,18 +6,11 @@
 //! is the response's `Content-Type` when it names a manifest type, else the
 //! document's own `mediaType`, else inferred from its shape.
 
+use deps_manifest::media::{MANIFEST_ACCEPT, OCI_IMAGE_INDEX, OCI_IMAGE_MANIFEST};
 use deps_manifest::{Digest, DigestAlgo};
 use deps_store::digest_bytes;
 
 use crate::{Error, redact};
-
-/// The manifest media types we ask for: OCI index and manifest, Docker manifest list and manifest.
-pub(crate) const MANIFEST_ACCEPT: [&str; 4] = [
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-];
 
 /// Largest manifest accepted.
 pub(crate) const MAX_MANIFEST_BYTES: u64 = 4 << 20;
@@ -70,7 +63,7 @@ pub(crate) fn media_type(content_type: Option<&str>, bytes: &[u8]) -> String {
         return served.to_owned();
     }
     let is_index = shape.is_some_and(|s| s.manifests.is_some());
-    (if is_index { MANIFEST_ACCEPT[0] } else { MANIFEST_ACCEPT[1] }).to_owned()
+    (if is_index { OCI_IMAGE_INDEX } else { OCI_IMAGE_MANIFEST }).to_owned()
 }
 
 /// Checks `bytes` against every digest in `wanted`; returns their digest in the first one's algorithm (sha256 when none).
@@ -109,8 +102,8 @@ mod tests {
 
     #[test]
     fn shape_decides_when_nothing_names_the_type() {
-        assert_eq!(media_type(None, br#"{"schemaVersion":2,"manifests":[]}"#), MANIFEST_ACCEPT[0]);
-        assert_eq!(media_type(Some("text/plain"), br#"{"schemaVersion":2,"layers":[]}"#), MANIFEST_ACCEPT[1]);
+        assert_eq!(media_type(None, br#"{"schemaVersion":2,"manifests":[]}"#), OCI_IMAGE_INDEX);
+        assert_eq!(media_type(Some("text/plain"), br#"{"schemaVersion":2,"layers":[]}"#), OCI_IMAGE_MANIFEST);
         assert_eq!(media_type(Some("application/x-other"), b"{}"), "application/x-other");
     }
 

@@ -9,10 +9,7 @@ use deps_transport::{ClientConfig, HttpClient, RegistryClient, RegistryConfig, R
 use serde_json::{Value, json};
 use xtask::mirror::{Mirror, RequestRecord};
 
-/// The OCI image manifest media type.
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-/// Docker's schema 2 manifest media type.
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub use deps_manifest::media::{DOCKER_MANIFEST_V2 as DOCKER_MANIFEST, OCI_IMAGE_MANIFEST as OCI_MANIFEST};
 
 /// One image written into the registry.
 pub struct Image {
