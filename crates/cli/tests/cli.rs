@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is the failure report.
 
-use std::process::Stdio;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use xtask::mirror::Fault;
@@ -44,13 +44,24 @@ async fn kill_during_the_largest_file_then_rerun_resumes_with_range() {
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
+/// Waits until `first` holds the cache lock: `.lock` holds its PID.
+async fn wait_until_locked(env: &Env, first: &mut Child) {
+    let lock = env.cache().join(".lock");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while file_len(&lock) == 0 {
+        assert!(Instant::now() < deadline, "the first run never took the cache lock");
+        assert!(first.try_wait().unwrap().is_none(), "the first run ended before it took the cache lock");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_downloads_into_one_cache_take_turns() {
     let env = Env::new(200).await;
     let (path, _) = env.os_image();
     env.mirror.set_fault(&path, Fault::Slow { bytes_per_sec: 2 << 20 }, None);
-    let first = env.deps(&["download", "--arch", "arm64"]).stderr(Stdio::piped()).spawn().unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut first = env.deps(&["download", "--arch", "arm64"]).stderr(Stdio::piped()).spawn().unwrap();
+    wait_until_locked(&env, &mut first).await;
     let second = env.deps(&["download", "--arch", "arm64"]).stderr(Stdio::piped()).spawn().unwrap();
     let (a, b) = tokio::task::spawn_blocking(move || {
         (first.wait_with_output().unwrap(), second.wait_with_output().unwrap())
@@ -73,12 +84,7 @@ async fn no_wait_fails_at_once_when_the_cache_is_locked() {
     let (path, _) = env.os_image();
     env.mirror.set_fault(&path, Fault::Slow { bytes_per_sec: 1 << 20 }, None);
     let mut first = env.deps(&["download", "--arch", "arm64", "--quiet"]).spawn().unwrap();
-    let lock = env.cache().join(".lock");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while file_len(&lock) == 0 {
-        assert!(Instant::now() < deadline, "first run never took the lock");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_locked(&env, &mut first).await;
     let out = output(env.deps(&["download", "--arch", "arm64", "--no-wait"])).await;
     first.kill().unwrap();
     first.wait().unwrap();
