@@ -2,12 +2,13 @@
 //!
 //! The manifests are written by Go programs: `omitempty` leaves out zero
 //! values, and nil slices and maps are written as `null`, which Go reads back
-//! as empty. These helpers let the serde attributes say the same thing.
+//! as empty. These helpers let the serde attributes say the same thing; the
+//! OCI layout types and Helm's chart metadata (deps-oci) use them too.
 
 use serde::{Deserialize, Deserializer};
 
 /// `omitempty` for booleans: skip `false`.
-pub(crate) fn is_false(value: &bool) -> bool {
+pub fn is_false(value: &bool) -> bool {
     !*value
 }
 
@@ -17,7 +18,7 @@ pub(crate) fn is_none_or_empty(value: &Option<String>) -> bool {
 }
 
 /// Reads `null` as the type's empty value, as Go does for slices and maps.
-pub(crate) fn nullable<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de> + Default,

@@ -15,7 +15,7 @@ mod dependency;
 mod digest;
 mod error;
 mod filter;
-mod go_json;
+pub mod go_json;
 mod item;
 pub mod media;
 pub mod pathsafe;

@@ -13,7 +13,9 @@ use std::str::FromStr;
 use deps_manifest::Digest;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::hash::{deserialize_digest, nullable, serialize_digest};
+use deps_manifest::go_json::nullable;
+
+use crate::hash::{deserialize_digest, serialize_digest};
 use crate::media::ANNOTATION_REF_NAME;
 use crate::{Error, Result};
 

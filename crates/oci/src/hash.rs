@@ -25,15 +25,6 @@ pub(crate) fn deserialize_digest<'de, D: Deserializer<'de>>(deserializer: D) -> 
     text.parse().map_err(D::Error::custom)
 }
 
-/// Reads `null` as the type's empty value, as Go writes nil slices and maps.
-pub(crate) fn nullable<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

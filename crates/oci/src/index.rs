@@ -15,8 +15,8 @@ use deps_manifest::Digest;
 use serde::{Deserialize, Serialize};
 
 use crate::descriptor::Descriptor;
-use crate::hash::nullable;
 use crate::media::OCI_IMAGE_INDEX;
+use deps_manifest::go_json::nullable;
 
 /// An OCI image index: the manifests it lists and its annotations.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

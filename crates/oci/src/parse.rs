@@ -9,9 +9,9 @@ use deps_manifest::Digest;
 use serde::Deserialize;
 
 use crate::descriptor::Descriptor;
-use crate::hash::nullable;
 use crate::media::{self, OCI_IMAGE_INDEX, OCI_IMAGE_MANIFEST};
 use crate::{Error, Result};
+use deps_manifest::go_json::nullable;
 
 /// A parsed manifest: what a layout needs to know to check it is complete.
 #[derive(Debug, Clone, PartialEq, Eq)]

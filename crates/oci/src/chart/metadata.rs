@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use deps_manifest::go_json::{is_false, nullable};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::go_json::to_go_json;
@@ -125,20 +126,6 @@ impl ChartMetadata {
     pub fn config_json(&self) -> Vec<u8> {
         to_go_json(self)
     }
-}
-
-/// `omitempty` for booleans.
-fn is_false(value: &bool) -> bool {
-    !*value
-}
-
-/// Reads `null` as the type's empty value.
-fn nullable<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 /// A string field: any scalar's text (yaml_serde reads plain scalars as written); `null` is empty.
