@@ -13,7 +13,6 @@ mod chart;
 mod check;
 mod descriptor;
 mod error;
-mod go_json;
 mod hash;
 mod index;
 mod layout;

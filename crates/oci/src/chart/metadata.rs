@@ -9,10 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use deps_manifest::go_json::{is_false, nullable};
+use deps_manifest::go_json::{is_false, nullable, to_go_json};
 use serde::{Deserialize, Deserializer, Serialize};
-
-use crate::go_json::to_go_json;
 
 /// A chart's `Chart.yaml`, in the field order of Helm's `chart.Metadata`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

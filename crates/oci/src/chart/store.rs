@@ -9,12 +9,12 @@
 use std::collections::BTreeMap;
 
 use deps_manifest::Digest;
+use deps_manifest::go_json::to_go_json;
 use serde::Serialize;
 
 use super::metadata::ChartMetadata;
 use super::package::PackagedChart;
 use crate::descriptor::Descriptor;
-use crate::go_json::to_go_json;
 use crate::layout::RepoLayout;
 use crate::media::{self, HELM_CHART_CONTENT, HELM_CONFIG, OCI_IMAGE_MANIFEST};
 use crate::parse::{Parsed, parse_manifest};
