@@ -8,14 +8,11 @@
 
 use std::path::{Path, PathBuf};
 
-use deps_manifest::pathsafe;
+use deps_manifest::{pathsafe, vmconfig_manifest_name};
 use time::OffsetDateTime;
 
 use crate::Result;
 use crate::manifest_kind::history_suffix;
-
-/// The OS name encoded in vmconfig manifest file names.
-const OS: &str = "debian-13";
 
 /// The cache directory tree rooted at one directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,11 +154,11 @@ impl Layout {
     }
 }
 
-/// `vmconfig_<kind>_debian-13_<arch>`, with kind and arch checked.
+/// `vmconfig_<kind>_debian-13_<arch>` ([`vmconfig_manifest_name`]), with kind and arch checked.
 fn vmconfig_base(kind: &str, arch: &str) -> Result<String> {
     let kind = pathsafe::component("kind", kind)?;
     let arch = pathsafe::component("arch", arch)?;
-    Ok(format!("vmconfig_{kind}_{OS}_{arch}"))
+    Ok(vmconfig_manifest_name(kind, arch))
 }
 
 /// `<dir>/<name>/<version>/<filename>`, each part checked.
