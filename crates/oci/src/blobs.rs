@@ -15,12 +15,12 @@
 //! `deps_store::VerifiedWriter`, so a copy is re-hashed on the way.
 
 use std::collections::HashMap;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use deps_manifest::{Digest, DigestAlgo};
-use deps_store::VerifiedWriter;
+use deps_store::{VerifiedWriter, remove_if_exists, sync_dir};
 
 use crate::{Error, RepoLayout, Result};
 
@@ -179,18 +179,8 @@ fn place(
 
 /// Copies `src` to `dest` through a verified writer: the copy lands only if it hashes to `digest`.
 fn copy_verified(src: &Path, dest: &Path, digest: &Digest, size: u64) -> Result<()> {
-    let mut from = fs_err::File::open(src)?;
     let mut writer = VerifiedWriter::create(dest, digest.clone(), Some(size))?;
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = match from.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err.into()),
-        };
-        writer.write_all(&buf[..n])?;
-    }
+    writer.copy_from(src)?;
     writer.commit()?;
     Ok(())
 }
@@ -201,29 +191,6 @@ fn temp_name(dest: &Path) -> PathBuf {
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     dest.with_file_name(format!(".{name}.{}.{n}.link", std::process::id()))
-}
-
-/// Removes a file; absent is fine.
-fn remove_if_exists(path: &Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Err(err) if err.kind() != io::ErrorKind::NotFound => {
-            Err(Error::IoAt { action: "remove", path: path.to_owned(), source: err })
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Flushes a directory's entries so the rename survives a crash.
-fn sync_dir(dir: &Path) -> Result<()> {
-    #[cfg(unix)]
-    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|source| Error::IoAt {
-        action: "sync directory",
-        path: dir.to_owned(),
-        source,
-    })?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
 }
 
 #[cfg(test)]

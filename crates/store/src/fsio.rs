@@ -1,6 +1,7 @@
 //! Thin wrappers over `std::fs` that turn every I/O error into [`Error::Io`]
 //! naming the action and the path, plus the directory fsync that makes a
-//! rename durable.
+//! rename durable. [`remove_if_exists`] and [`sync_dir`] are public: the OCI
+//! layout writer places blobs with them too.
 //!
 //! Nothing here decides policy (what to create, when to sync); the callers do.
 
@@ -61,7 +62,7 @@ pub(crate) fn open_rw(path: &Path) -> Result<File> {
 }
 
 /// Removes the file at `path`; absent is fine.
-pub(crate) fn remove_if_exists(path: &Path) -> Result<()> {
+pub fn remove_if_exists(path: &Path) -> Result<()> {
     match fs::remove_file(path) {
         Ok(()) => Ok(()),
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -71,12 +72,12 @@ pub(crate) fn remove_if_exists(path: &Path) -> Result<()> {
 
 /// Flushes a directory's entries to disk so a rename or create in it survives a crash.
 #[cfg(unix)]
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+pub fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(io_err("sync directory", dir))
 }
 
 /// Directory fsync is a Unix notion; elsewhere the rename is what we have.
 #[cfg(not(unix))]
-pub(crate) fn sync_dir(_dir: &Path) -> Result<()> {
+pub fn sync_dir(_dir: &Path) -> Result<()> {
     Ok(())
 }

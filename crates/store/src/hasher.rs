@@ -46,18 +46,14 @@ impl Hasher {
 
     /// Feeds everything `reader` yields, in [`CHUNK`]-sized reads; returns the byte count.
     pub(crate) fn update_from(&mut self, reader: &mut impl Read) -> io::Result<u64> {
-        let mut buf = vec![0u8; CHUNK];
-        let mut total = 0u64;
-        loop {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => return Ok(total),
-                Ok(n) => n,
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                Err(err) => return Err(err),
-            };
-            self.update(&buf[..n]);
-            total += n as u64;
-        }
+        read_chunks(
+            reader,
+            |err| err,
+            |chunk| {
+                self.update(chunk);
+                Ok(())
+            },
+        )
     }
 
     /// The digest of everything fed so far.
@@ -66,6 +62,27 @@ impl Hasher {
             Hasher::Sha256(h) => Digest::from_sha256(h.finalize().into()),
             Hasher::Sha512(h) => Digest::from_sha512(h.finalize().into()),
         }
+    }
+}
+
+/// Reads `reader` to its end in [`CHUNK`]-sized reads, handing each chunk to
+/// `each`; a read error goes through `read_err`. Returns the byte count.
+pub(crate) fn read_chunks<E>(
+    reader: &mut impl Read,
+    read_err: impl Fn(io::Error) -> E,
+    mut each: impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<u64, E> {
+    let mut buf = vec![0u8; CHUNK];
+    let mut total = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(read_err(err)),
+        };
+        each(&buf[..n])?;
+        total += n as u64;
     }
 }
 

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use deps_manifest::Digest;
 
 use crate::fsio::{self, io_err};
-use crate::hasher::Hasher;
+use crate::hasher::{Hasher, read_chunks};
 use crate::{Error, Result, partial_meta_path, partial_path};
 
 /// Write batching: smaller pieces are gathered up to this size; larger ones go straight to the file.
@@ -127,6 +127,13 @@ impl VerifiedWriter {
         self.hasher.update(buf);
         self.written = got;
         Ok(())
+    }
+
+    /// Hashes and appends the whole file at `src`, in 1 MiB reads; returns the bytes copied.
+    pub fn copy_from(&mut self, src: &Path) -> Result<u64> {
+        let mut from = fsio::open(src)?;
+        let read_err = |source| Error::Io { action: "read", path: src.to_owned(), source };
+        read_chunks(&mut from, read_err, |chunk| self.write_all(chunk))
     }
 
     /// Empties the partial and the hash (the server ignored `Range` and sent everything).
@@ -358,6 +365,24 @@ mod tests {
         let mut w = VerifiedWriter::create(&tmp.path().join("bad"), wrong, None).unwrap();
         w.write_all(BODY).unwrap();
         assert!(matches!(w.commit(), Err(Error::DigestMismatch { .. })));
+    }
+
+    #[test]
+    fn copy_from_hashes_a_whole_file_and_names_a_missing_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tmp.path().join("src");
+        let body: Vec<u8> = (0..CHUNK + 3).map(|i| (i % 13) as u8).collect();
+        std::fs::write(&src, &body).unwrap();
+        let dest = tmp.path().join("dest");
+        let mut w = VerifiedWriter::create(&dest, sha256(&body), Some(body.len() as u64)).unwrap();
+        assert_eq!(w.copy_from(&src).unwrap(), body.len() as u64);
+        w.commit().unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), body);
+
+        let missing = tmp.path().join("missing");
+        let mut w = VerifiedWriter::create(&dest, sha256(&body), None).unwrap();
+        let err = w.copy_from(&missing).unwrap_err();
+        assert!(matches!(&err, Error::Io { path, .. } if *path == missing), "{err:?}");
     }
 
     #[test]
