@@ -70,23 +70,17 @@ async fn no_temporary_or_partial_files_remain_after_a_run() {
 async fn dry_run_lists_missing_artifacts_and_writes_nothing() {
     let env = Env::new().await;
     let manager = env.manager();
-    let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
-    let opts = DownloadOptions { dry_run: true, output: Some(out.clone()), ..DownloadOptions::default() };
-    manager.download(KIND, ARCH, opts).await.unwrap();
-    let text = String::from_utf8(out.lock().unwrap().clone()).unwrap();
-    let text = text
-        .replace(&env.mirror.base_url(), "[MIRROR]")
-        .replace(&env.cache_dir().display().to_string(), "[CACHE]");
-    insta::assert_snapshot!("dry_run_cold", text);
+    let mut plan = manager.download(KIND, ARCH, DownloadOptions::default().dry_run(true)).await.unwrap();
+    assert_eq!(plan.cache_dir, env.cache_dir());
+    plan.cache_dir = "[CACHE]".into();
+    plan.manifest_source = plan.manifest_source.replace(&env.mirror.base_url(), "[MIRROR]");
+    insta::assert_debug_snapshot!("dry_run_cold", plan);
     assert!(!env.cache_dir().exists() || files_under(&env.cache_dir()).is_empty());
     assert!(env.gets_under("/vmconfig/artifacts/").is_empty());
 
     manager.download(KIND, ARCH, DownloadOptions::default()).await.unwrap();
-    let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
-    let opts = DownloadOptions { dry_run: true, output: Some(out.clone()), ..DownloadOptions::default() };
-    manager.download(KIND, ARCH, opts).await.unwrap();
-    let text = String::from_utf8(out.lock().unwrap().clone()).unwrap();
-    assert!(text.contains("All dependencies already cached, nothing to download."), "{text}");
+    let plan = manager.download(KIND, ARCH, DownloadOptions::default().dry_run(true)).await.unwrap();
+    assert!(plan.missing.is_empty(), "{plan:?}");
 }
 
 #[tokio::test]
@@ -106,7 +100,7 @@ async fn mirror_override_fetches_artifacts_from_the_mirror_layout() {
             .replace("http://mirror.invalid", "https://upstream.invalid");
         m["vmconfig"]["os"]["image"]["url"] = url.into();
     });
-    let opts = DownloadOptions { mirror: Some(env.mirror.base_url()), ..DownloadOptions::default() };
+    let opts = DownloadOptions::default().mirror(Some(env.mirror.base_url()));
     env.manager().download(KIND, ARCH, opts).await.unwrap();
     env.manager().verify(KIND, ARCH).unwrap();
 }
@@ -120,7 +114,7 @@ async fn providers_select_provider_specific_artifacts() {
     let manager = env.manager();
     manager.download(KIND, ARCH, DownloadOptions::default()).await.unwrap();
     assert!(env.gets_under("/vmconfig/artifacts/uidmap/").is_empty(), "aws-only artifact skipped");
-    let opts = DownloadOptions { providers: vec!["AWS".into()], ..DownloadOptions::default() };
+    let opts = DownloadOptions::default().providers(vec!["AWS".into()]);
     manager.download(KIND, ARCH, opts).await.unwrap();
     assert_eq!(env.gets_under("/vmconfig/artifacts/uidmap/").len(), 1);
 }
@@ -131,7 +125,7 @@ async fn second_arch_skips_cross_arch_work() {
     let manager = env.manager();
     manager.download(KIND, "amd64", DownloadOptions::default()).await.unwrap();
     env.mirror.clear_requests();
-    let opts = DownloadOptions { skip_cross_arch_dependencies: true, ..DownloadOptions::default() };
+    let opts = DownloadOptions::default().skip_cross_arch_dependencies(true);
     manager.download(KIND, ARCH, opts).await.unwrap();
     let manifests: Vec<String> = env.gets_under("/manifests/").into_iter().map(|r| r.path).collect();
     assert_eq!(manifests, ["/manifests/vmconfig_knc_debian-13_arm64.json"]);
@@ -144,11 +138,8 @@ async fn local_manifest_skips_the_unreleased_stub() {
     let env = Env::new().await;
     let local = env.mirror_dir().join("local").join("vmconfig.json");
     // A local file is not rewritten by the mirror: its artifacts come through the mirror override.
-    let opts = DownloadOptions {
-        vmconfig_manifest_path: Some(local),
-        mirror: Some(env.mirror.base_url()),
-        ..DownloadOptions::default()
-    };
+    let opts =
+        DownloadOptions::default().vmconfig_manifest_path(Some(local)).mirror(Some(env.mirror.base_url()));
     env.manager().download(KIND, ARCH, opts).await.unwrap();
     assert!(env.gets_under("/vmconfig/artifacts/vmconfig/").is_empty());
     let cached = read_json(&env.manager().vmconfig_manifest_cache_path(KIND, ARCH).unwrap());

@@ -15,7 +15,7 @@ use crate::support::{Env, have_tool, read_json};
 const KIND: &str = "knc";
 
 fn both_archs() -> DownloadOptions {
-    DownloadOptions { archs: vec!["amd64".into(), "arm64".into()], ..DownloadOptions::default() }
+    DownloadOptions::default().archs(vec!["amd64".into(), "arm64".into()])
 }
 
 fn image_requests(env: &Env) -> Vec<xtask::mirror::RequestRecord> {
@@ -119,7 +119,7 @@ async fn a_blob_with_wrong_bytes_is_rejected_and_not_kept() {
     let manifest_path =
         format!("/v2/docker.io/coredns/coredns/manifests/{}", coredns["digest"].as_str().unwrap());
     env.manager()
-        .download(KIND, "arm64", DownloadOptions { dry_run: true, ..DownloadOptions::default() })
+        .download(KIND, "arm64", DownloadOptions::default().dry_run(true))
         .await
         .unwrap();
     let repo = env.mirror_dir().join("registry/docker.io/coredns/coredns/blobs/sha256");
@@ -151,7 +151,7 @@ async fn an_expired_token_mid_run_reauthenticates() {
     let mirror = &env.mirror;
     let manager = env.manager();
     let run =
-        manager.download(KIND, "arm64", DownloadOptions { concurrency: 1, ..DownloadOptions::default() });
+        manager.download(KIND, "arm64", DownloadOptions::default().concurrency(1));
     let revoke = async {
         while mirror.tokens_issued() == 0 {
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -187,7 +187,7 @@ async fn a_local_chart_is_packaged_reproducibly() {
     let env = Env::new().await;
     let local = env.mirror_dir().join("local/templates.json");
     let opts =
-        || DownloadOptions { templates_manifest_path: Some(local.clone()), ..DownloadOptions::default() };
+        || DownloadOptions::default().templates_manifest_path(Some(local.clone()));
     let manager = env.manager();
     manager.download(KIND, "arm64", opts()).await.unwrap();
     let (first, path) = manager.cached_template_chart("web").unwrap();

@@ -25,7 +25,7 @@ async fn url_snapshots_are_downloaded_and_found_by_version() {
 #[tokio::test]
 async fn skip_seeds_leaves_seeds_alone() {
     let env = Env::new().await;
-    let opts = DownloadOptions { skip_seeds: true, ..DownloadOptions::default() };
+    let opts = DownloadOptions::default().skip_seeds(true);
     env.manager().download(KIND, ARCH, opts).await.unwrap();
     assert!(env.gets_under("/manifests/seeds.json").is_empty());
     assert!(env.manager().cached_seeds_version().unwrap_err().is_not_cached());
@@ -35,7 +35,7 @@ async fn skip_seeds_leaves_seeds_alone() {
 async fn local_path_snapshots_are_copied_relative_to_the_manifest() {
     let env = Env::new().await;
     let local = env.mirror_dir().join("local").join("seeds.json");
-    let opts = DownloadOptions { seeds_manifest_path: Some(local), ..DownloadOptions::default() };
+    let opts = DownloadOptions::default().seeds_manifest_path(Some(local));
     let manager = env.manager();
     manager.download(KIND, ARCH, opts).await.unwrap();
     let version = manager.cached_seeds_version().unwrap();

@@ -91,10 +91,8 @@ pub fn read_json(path: &Path) -> Value {
 pub fn recording() -> (DownloadOptions, Arc<Mutex<Vec<DownloadEvent>>>) {
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&events);
-    let opts = DownloadOptions {
-        progress: Some(Arc::new(move |e: &DownloadEvent| sink.lock().unwrap().push(e.clone()))),
-        ..DownloadOptions::default()
-    };
+    let opts = DownloadOptions::default()
+        .progress(Some(Arc::new(move |e: &DownloadEvent| sink.lock().unwrap().push(e.clone()))));
     (opts, events)
 }
 

@@ -149,7 +149,7 @@ async fn fingerprints_spare_unchanged_files_and_deep_rehashes_everything() {
     assert!(env.gets_under("/v2/").iter().all(|r| !r.path.contains("/blobs/")));
 
     // ...while --deep reads everything and finds both.
-    let deep = VerifyOptions { deep: true, ..VerifyOptions::default() };
+    let deep = VerifyOptions::default().deep(true);
     let Err(deps_manager::Error::Incomplete { problems }) = manager.verify_with(KIND, ARCH, deep) else {
         panic!("deep verify must find the corruption");
     };

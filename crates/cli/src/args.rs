@@ -48,7 +48,7 @@ pub struct Cli {
     /// Print only errors.
     #[arg(short, long, global = true, help_heading = GLOBAL, conflicts_with = "json")]
     pub quiet: bool,
-    /// `download`: write one JSON object per progress event to stdout.
+    /// `download`: write one JSON object per progress event to stdout, then a summary.
     #[arg(long, global = true, help_heading = GLOBAL)]
     pub json: bool,
     /// What to do.
@@ -147,4 +147,7 @@ pub struct DownloadArgs {
     /// Fail at once instead of waiting when another process holds the cache lock.
     #[arg(long)]
     pub no_wait: bool,
+    /// Stop at the first failed item; by default the others finish and every failure is listed.
+    #[arg(long)]
+    pub fail_fast: bool,
 }

@@ -27,36 +27,40 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli)) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {}", error_line(&err));
+            eprint!("{}", error_report(&err));
             ExitCode::FAILURE
         }
     }
 }
 
-/// One line: what failed, which item, and what to do next when the message
-/// does not already say.
-fn error_line(err: &anyhow::Error) -> String {
+/// What failed and what to do next. One line for one failure (the advice
+/// chosen by the manager from the error's type); for a run whose items
+/// failed, one line per item, then the count.
+fn error_report(err: &anyhow::Error) -> String {
     use deps_manager::Error as E;
     let Some(manager_err) = err.downcast_ref::<E>() else {
-        return format!("{err:#}");
+        return format!("error: {err:#}\n");
     };
-    // The manager's errors already carry their causes in their message.
-    let next = match manager_err {
-        E::Download { .. } => {
-            Some("run `deps download` again: verified files are kept and partial ones resume")
-        }
-        E::Manifest(_) | E::Invalid { .. } | E::Rejected { .. } | E::Parse { .. } => {
-            Some("the manifest is at fault: tell whoever publishes it, or pass a corrected local manifest")
-        }
-        E::Store(deps_manager::StoreError::Locked { .. }) => {
-            Some("wait for the other `deps` to finish, or run without --no-wait")
-        }
-        E::Store(_) | E::Io { .. } => Some("check the path, its permissions and the free disk space"),
-        E::Transport(_) => Some("check --ca-cert and the proxy settings"),
-        E::NotCached { .. } | E::Incomplete { .. } | E::Fetch { .. } | E::Task(_) => None,
+    let line = |err: &E| match err.hint() {
+        Some(hint) => format!("{err}; {hint}"),
+        None => err.to_string(),
     };
-    match next {
-        Some(next) => format!("{manager_err}; {next}"),
-        None => manager_err.to_string(),
+    match manager_err {
+        E::Failed { failures } if failures.len() > 1 => {
+            let mut out = String::new();
+            for failure in failures {
+                out.push_str(&format!("failed: {}\n", line(&failure.error)));
+            }
+            out.push_str(&format!(
+                "error: {} items failed (listed above); the others were downloaded and are cached\n",
+                failures.len()
+            ));
+            out
+        }
+        E::Failed { failures } => match failures.first() {
+            Some(one) => format!("error: {}\n", line(&one.error)),
+            None => format!("error: {manager_err}\n"),
+        },
+        other => format!("error: {}\n", line(other)),
     }
 }

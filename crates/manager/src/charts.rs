@@ -1,21 +1,23 @@
-//! Template charts (BEHAVIOR.md §7): `oci` charts pulled from a registry with
-//! their manifest digest checked, `chart` directories packaged natively and
-//! reproducibly; both stored as OCI layouts under `templates/charts/<repo>`
-//! and tagged with their version (`+` as `_`). The templates manifest records
-//! each chart's layer digest so `cached_template_chart` can find the archive.
+//! Template charts (BEHAVIOR.md §7): `oci` charts pulled through the shared
+//! OCI pull path with their manifest digest checked, `chart` directories
+//! packaged natively and reproducibly; both stored as OCI layouts under
+//! `templates/charts/<repo>` and tagged with their version (`+` as `_`). The
+//! templates manifest records each chart's layer digest so
+//! `cached_template_chart` can find the archive.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use deps_manifest::{Digest, TEMPLATE_CHART_TYPE_OCI, TemplateChart, TemplatesManifest};
-use deps_oci::{
-    Descriptor, Parsed, RepoLayout, cached_chart, find_chart_layer, package_chart, parse_manifest,
-    store_chart,
-};
+use deps_oci::{RepoLayout, cached_chart, find_chart_layer, package_chart, store_chart};
 use deps_transport::RegistryClient;
 
-use crate::events::{DownloadEvent, DownloadEventType as Ev};
+use crate::events::{DownloadEvent, DownloadEventType as Ev, Events, ItemProgress};
+use crate::job::{Target, blocking};
+use crate::pull::{Source, Store, descriptor_of};
+use crate::scheduler::{Finished, Lane, Unit};
 use crate::source::Loaded;
-use crate::{DownloadOptions, Error, Manager};
+use crate::{Error, Manager};
 
 /// The repository a chart is stored under.
 fn chart_repo(chart: &TemplateChart) -> Result<String, Error> {
@@ -26,103 +28,77 @@ fn chart_repo(chart: &TemplateChart) -> Result<String, Error> {
     }
 }
 
+/// A chart's event name.
+fn event_name(chart: &TemplateChart) -> String {
+    format!("chart/{}", chart.name)
+}
+
+/// What to do for one chart.
+enum ChartWork {
+    /// Pull an `oci` chart whose tag does not point at the wanted manifest yet.
+    Pull { reference: deps_manifest::ImageRef, tag: String, expected: Option<Digest> },
+    /// Package a local chart directory (reproducible, so always redone).
+    Package(PathBuf),
+}
+
 impl Manager {
     /// The layout of a chart's repository.
     fn chart_layout(&self, chart: &TemplateChart) -> Result<RepoLayout, Error> {
         let repo = chart_repo(chart)?;
         RepoLayout::open(&self.templates_charts_cache_dir(), &repo)
-            .map_err(|e| Error::rejected(format!("template chart {}", chart.name), e.to_string()))
+            .map_err(|e| Error::layout(format!("template chart {}", chart.name), e))
     }
 
-    /// Caches every chart of the templates manifest and marks it with its layer digest.
-    pub(crate) async fn cache_templates(
+    /// Checks every chart of the templates manifest against the store: returns
+    /// the charts already cached and one lane per repository for the rest.
+    pub(crate) async fn plan_charts(
         &self,
-        templates: &mut Loaded<TemplatesManifest>,
-        registry: &RegistryClient,
-        opts: &DownloadOptions,
-    ) -> Result<(), Error> {
-        templates.manifest.reset_cached();
-        for index in 0..templates.manifest.templates.charts.len() {
-            let chart = templates.manifest.templates.charts[index].clone();
-            let name = format!("chart/{}", chart.name);
-            opts.emit(DownloadEvent::item(Ev::Checking, &name, None, 0));
-            let layer = if chart.kind == TEMPLATE_CHART_TYPE_OCI {
-                self.cache_oci_chart(&chart, registry, opts, &name).await?
+        templates: &Loaded<TemplatesManifest>,
+        store: &Store,
+        events: &Events,
+    ) -> Result<(Vec<Target>, Vec<Lane>), Error> {
+        let mut present = Vec::new();
+        let mut lanes: BTreeMap<String, Lane> = BTreeMap::new();
+        for (index, chart) in templates.manifest.templates.charts.iter().enumerate() {
+            let name = event_name(chart);
+            events.emit(DownloadEvent::item(Ev::Checking, &name, None, 0));
+            let work = if chart.kind == TEMPLATE_CHART_TYPE_OCI {
+                let label = format!("template chart {}", chart.name);
+                let reference = chart.oci_ref()?;
+                let expected: Option<Digest> = match chart.digest.as_deref().filter(|d| !d.is_empty()) {
+                    Some(d) => Some(d.parse().map_err(|e| Error::invalid(&label, e))?),
+                    None => reference.digest().cloned(),
+                };
+                let tag = chart.oci_tag();
+                let layout = self.chart_layout(chart)?;
+                let (wanted, lookup) = (expected.clone(), tag.clone());
+                let stored = blocking(move || {
+                    let stored = cached_chart(&layout, &lookup).map_err(|e| Error::layout(&label, e))?;
+                    Ok(stored.filter(|s| {
+                        wanted.as_ref().is_none_or(|d| *d == s.manifest_digest)
+                            && layout.has_blob(&s.chart_layer.digest, Some(s.chart_layer.size))
+                    }))
+                })
+                .await?;
+                if let Some(stored) = stored {
+                    let size = stored.chart_layer.size;
+                    events.emit(DownloadEvent::item(Ev::Cached, &name, None, size).with_current(size));
+                    present.push(Target::Chart(index, stored.chart_layer.digest));
+                    continue;
+                }
+                ChartWork::Pull { reference, tag, expected }
             } else {
                 let label = format!("template chart {}", chart.name);
                 let dir =
                     templates.source.resolve_local(&label, chart.path.as_deref().unwrap_or_default())?;
-                let layout = self.chart_layout(&chart)?;
-                let stored = tokio::task::spawn_blocking(move || {
-                    let packaged = package_chart(&dir)?;
-                    store_chart(&layout, &packaged)
-                })
-                .await
-                .map_err(|e| Error::Task(e.to_string()))?
-                .map_err(|e| Error::rejected(&label, e.to_string()))?;
-                opts.emit(DownloadEvent::item(Ev::Done, &name, None, stored.chart_layer.size));
-                stored.chart_layer.digest
+                ChartWork::Package(dir)
             };
-            templates.manifest.mark_cached(index, layer.to_string());
+            events.emit(DownloadEvent::item(Ev::Queued, &name, None, 0));
+            let layout = self.chart_layout(chart)?;
+            let unit = chart_unit(index, name, layout, work, store.clone(), events.clone());
+            lanes.entry(chart_repo(chart)?).or_default().push(unit);
         }
-        Ok(())
-    }
-
-    /// Pulls an `oci` chart unless its tag already points at the wanted manifest.
-    async fn cache_oci_chart(
-        &self,
-        chart: &TemplateChart,
-        registry: &RegistryClient,
-        opts: &DownloadOptions,
-        name: &str,
-    ) -> Result<Digest, Error> {
-        let label = format!("template chart {}", chart.name);
-        let oci = |e: deps_oci::Error| Error::rejected(&label, e.to_string());
-        let reference = chart.oci_ref()?;
-        let expected: Option<Digest> = match chart.digest.as_deref().filter(|d| !d.is_empty()) {
-            Some(d) => Some(d.parse().map_err(|e| Error::invalid(&label, e))?),
-            None => reference.digest().cloned(),
-        };
-        let tag = chart.oci_tag();
-        let layout = self.chart_layout(chart)?;
-        if let Some(stored) = cached_chart(&layout, &tag).map_err(oci)?
-            && expected.as_ref().is_none_or(|d| *d == stored.manifest_digest)
-            && layout.has_blob(&stored.chart_layer.digest, Some(stored.chart_layer.size))
-        {
-            opts.emit(DownloadEvent::item(Ev::Cached, name, None, stored.chart_layer.size));
-            return Ok(stored.chart_layer.digest);
-        }
-        let wanted = expected.as_ref().map_or_else(|| tag.clone(), Digest::to_string);
-        let (registry_host, repository) = (reference.registry(), reference.repository());
-        let net =
-            |source: deps_transport::Error| Error::Download { item: label.clone(), source: Box::new(source) };
-        let manifest = registry
-            .get_manifest(registry_host, repository, &wanted, expected.as_ref())
-            .await
-            .map_err(net)?;
-        let Parsed::Image { config, layers, .. } = parse_manifest(&manifest.bytes).map_err(oci)? else {
-            return Err(Error::rejected(&label, "the chart reference names an index, not a chart manifest"));
-        };
-        let layer = find_chart_layer(&manifest.bytes).map_err(oci)?;
-        let total = manifest.bytes.len() as u64 + config.size + layers.iter().map(|l| l.size).sum::<u64>();
-        opts.emit(DownloadEvent::item(Ev::Queued, name, None, total));
-        opts.emit(DownloadEvent::item(Ev::Started, name, None, total));
-        for blob in std::iter::once(&config).chain(&layers) {
-            if !layout.has_blob(&blob.digest, Some(blob.size)) {
-                let dest = layout.blob_path(&blob.digest);
-                registry
-                    .download_blob(registry_host, repository, &blob.digest, blob.size, dest, &|_, _| {})
-                    .await
-                    .map_err(net)?;
-            }
-        }
-        layout.ensure_layout_file().map_err(oci)?;
-        layout.put_blob(&manifest.digest, &manifest.bytes).map_err(oci)?;
-        let descriptor =
-            Descriptor::new(&manifest.media_type, manifest.digest.clone(), manifest.bytes.len() as u64);
-        layout.tag_manifest(&tag, &descriptor).map_err(oci)?;
-        opts.emit(DownloadEvent::item(Ev::Done, name, None, total).with_current(total));
-        Ok(layer.digest)
+        Ok((present, lanes.into_values().collect()))
     }
 
     /// The cached chart entry named `name` and the path of its chart archive blob.
@@ -131,19 +107,25 @@ impl Manager {
             return Err(Error::NotCached { path: self.templates_manifest_cache_path() });
         };
         let label = format!("template chart {name}");
-        let chart = manifest.templates.charts.into_iter().find(|c| c.name == name).ok_or_else(|| {
-            Error::rejected(&label, "not in the cached templates manifest (run `deps download`)")
-        })?;
+        let unavailable =
+            |reason: &str| Error::Unavailable { item: label.clone(), reason: reason.to_owned() };
+        let chart = manifest
+            .templates
+            .charts
+            .into_iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| unavailable("not in the cached templates manifest (run `deps download`)"))?;
         let layer = chart
             .chart_layer_digest
             .as_deref()
             .filter(|_| chart.cached)
-            .ok_or_else(|| Error::rejected(&label, "not cached (run `deps download`)"))?;
+            .ok_or_else(|| unavailable("not cached (run `deps download`)"))?;
         let layer: Digest = layer.parse().map_err(|e| Error::invalid(&label, e))?;
         let path = self.chart_layout(&chart)?.blob_path(&layer);
         if !path.is_file() {
             return Err(Error::Incomplete {
                 problems: vec![crate::Problem {
+                    domain: crate::Domain::Templates,
                     item: format!("chart/{name}"),
                     path,
                     reason: "chart archive missing (run `deps download`)".to_owned(),
@@ -157,4 +139,63 @@ impl Manager {
     pub fn cached_template_chart_path(&self, name: &str) -> Result<PathBuf, Error> {
         self.cached_template_chart(name).map(|(_, path)| path)
     }
+}
+
+/// The unit that pulls or packages one chart.
+fn chart_unit(
+    index: usize,
+    name: String,
+    layout: RepoLayout,
+    work: ChartWork,
+    store: Store,
+    events: Events,
+) -> Unit {
+    let limit = match &work {
+        ChartWork::Pull { reference, .. } => {
+            let host = reference.registry().to_owned();
+            RegistryClient::host_limit(&host).map(|limit| (host, limit))
+        }
+        ChartWork::Package(_) => None,
+    };
+    Unit::new(&name.clone(), None, 0, async move {
+        let (layer, bytes) = match work {
+            ChartWork::Pull { reference, tag, expected } => {
+                pull_chart(&store, &name, &layout, &reference, &tag, expected.as_ref(), events).await?
+            }
+            ChartWork::Package(dir) => {
+                let label = name.clone();
+                let stored = blocking(move || {
+                    let packaged = package_chart(&dir).map_err(|e| Error::layout(&label, e))?;
+                    store_chart(&layout, &packaged).map_err(|e| Error::layout(&label, e))
+                })
+                .await?;
+                let size = stored.chart_layer.size;
+                (stored.chart_layer.digest, size)
+            }
+        };
+        Ok(Finished { target: Target::Chart(index, layer), bytes })
+    })
+    .with_host_limit(limit)
+}
+
+/// Pulls an `oci` chart and tags it; returns its chart layer digest and the bytes stored.
+async fn pull_chart(
+    store: &Store,
+    name: &str,
+    layout: &RepoLayout,
+    reference: &deps_manifest::ImageRef,
+    tag: &str,
+    expected: Option<&Digest>,
+    events: Events,
+) -> Result<(Digest, u64), Error> {
+    let from = Source { registry: reference.registry(), repository: reference.repository() };
+    let wanted = expected.map_or_else(|| tag.to_owned(), Digest::to_string);
+    let (manifest, blobs) = store.fetch_image_manifest(name, from, &wanted, expected).await?;
+    let layer = find_chart_layer(&manifest.bytes).map_err(|e| Error::layout(name, e))?;
+    let total = manifest.bytes.len() as u64 + blobs.iter().map(|b| b.size).sum::<u64>();
+    let progress = ItemProgress::new(events, name, None, total);
+    store.fetch_blobs(name, layout, from, &blobs, manifest.bytes.len() as u64, &progress).await?;
+    let (descriptor, tag) = (descriptor_of(&manifest), tag.to_owned());
+    store.write(name, layout, vec![manifest], move |layout| layout.tag_manifest(&tag, &descriptor)).await?;
+    Ok((layer.digest, total))
 }

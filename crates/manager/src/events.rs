@@ -6,10 +6,9 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::Error;
-
 /// What a [`DownloadEvent`] reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DownloadEventType {
     /// A top-level status message; `name` is empty.
     Status,
@@ -25,7 +24,7 @@ pub enum DownloadEventType {
     Progress,
     /// An item was downloaded and verified.
     Done,
-    /// An item failed; `error` says why.
+    /// An item failed; `message` says why (the typed error is in the run's result).
     Failed,
 }
 
@@ -60,14 +59,12 @@ pub struct DownloadEvent {
     pub name: String,
     /// Where the item lives in the cache, when it has a path.
     pub path: Option<PathBuf>,
-    /// A human-readable message (status events).
+    /// A human-readable message (status events, and why a `failed` item failed).
     pub message: String,
     /// Bytes so far (progress, done).
     pub current: u64,
     /// Total bytes expected.
     pub total: u64,
-    /// The error of a failed event.
-    pub error: Option<Arc<Error>>,
 }
 
 impl DownloadEvent {
@@ -78,7 +75,7 @@ impl DownloadEvent {
 
     /// An item event with its path and total size.
     pub fn item(kind: DownloadEventType, name: &str, path: Option<PathBuf>, total: u64) -> Self {
-        Self { kind, name: name.to_owned(), path, message: String::new(), current: 0, total, error: None }
+        Self { kind, name: name.to_owned(), path, message: String::new(), current: 0, total }
     }
 
     /// The same event with a message.
@@ -96,3 +93,55 @@ impl DownloadEvent {
 
 /// The callback that receives events; called from several tasks at once.
 pub type ProgressFn = Arc<dyn Fn(&DownloadEvent) + Send + Sync>;
+
+/// Where a run's events go: the caller's callback, or nowhere.
+#[derive(Clone, Default)]
+pub(crate) struct Events(Option<ProgressFn>);
+
+impl Events {
+    /// Events for this callback.
+    pub(crate) fn new(progress: Option<ProgressFn>) -> Self {
+        Self(progress)
+    }
+
+    /// Sends one event.
+    pub(crate) fn emit(&self, event: DownloadEvent) {
+        if let Some(progress) = &self.0 {
+            progress(&event);
+        }
+    }
+}
+
+/// Least time between two progress events of one item.
+const PROGRESS_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Byte progress of one item, throttled so a fast download does not flood the caller.
+pub(crate) struct ItemProgress {
+    events: Events,
+    name: String,
+    path: Option<PathBuf>,
+    total: u64,
+    last: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl ItemProgress {
+    /// Progress of the item `name` (at `path`) expecting `total` bytes.
+    pub(crate) fn new(events: Events, name: &str, path: Option<PathBuf>, total: u64) -> Self {
+        Self { events, name: name.to_owned(), path, total, last: std::sync::Mutex::default() }
+    }
+
+    /// Reports `current` bytes; the last one (`current >= total`) always goes out.
+    pub(crate) fn report(&self, current: u64) {
+        let now = std::time::Instant::now();
+        {
+            let mut last = self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if current < self.total && last.is_some_and(|t| now.duration_since(t) < PROGRESS_INTERVAL) {
+                return;
+            }
+            *last = Some(now);
+        }
+        let event =
+            DownloadEvent::item(DownloadEventType::Progress, &self.name, self.path.clone(), self.total);
+        self.events.emit(event.with_current(current));
+    }
+}

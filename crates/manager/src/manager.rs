@@ -9,7 +9,11 @@ use deps_store::{Layout, LockWait, ManifestKind};
 use deps_transport::{ClientConfig, HttpClient, RegistryClient, RegistryConfig, RetryPolicy};
 use serde::de::DeserializeOwned;
 
+use deps_store::{CacheLock, LockHolder};
+
 use crate::Error;
+use crate::events::{DownloadEvent, Events};
+use crate::job::blocking;
 
 /// Fetches and caches manifests and the artifacts, images and snapshots they name.
 #[derive(Debug, Clone)]
@@ -256,6 +260,30 @@ impl Manager {
     fn write(&self, kind: &ManifestKind<'_>, raw: &[u8]) -> Result<(), Error> {
         deps_store::write_cached_manifest(&self.layout, kind, raw)?;
         Ok(())
+    }
+
+    /// Runs blocking work on this manager (cache reads and writes) off the async worker threads.
+    pub(crate) async fn off_thread<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        F: FnOnce(&Manager) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        let manager = self.clone();
+        blocking(move || work(&manager)).await
+    }
+
+    /// Takes the cache lock, saying so when another process holds it.
+    pub(crate) async fn lock(&self, events: &Events) -> Result<CacheLock, Error> {
+        let (root, wait, events) = (self.cache_dir().to_owned(), self.lock_wait, events.clone());
+        blocking(move || {
+            fs_err::create_dir_all(&root).map_err(|source| Error::Io { path: root.clone(), source })?;
+            let lock = CacheLock::acquire(&root, wait, |holder: LockHolder| {
+                let who = holder.pid.map_or_else(|| "another process".to_owned(), |pid| format!("PID {pid}"));
+                events.emit(DownloadEvent::status(format!("Waiting for the cache lock held by {who}...")));
+            })?;
+            Ok(lock)
+        })
+        .await
     }
 
     /// The file name of a vmconfig manifest on the mirror.

@@ -10,10 +10,12 @@ use deps_manifest::{DigestAlgo, SeedSnapshot, SeedsManifest, pathsafe};
 use deps_store::Fingerprints;
 use deps_transport::HttpClient;
 
-use crate::download::{Job, Target, save_fingerprints};
-use crate::events::{DownloadEvent, DownloadEventType as Ev};
+use crate::events::{DownloadEvent, DownloadEventType as Ev, Events};
+use crate::files::{check_files, file_lanes};
+use crate::job::{Job, Target, blocking, save_fingerprints};
+use crate::scheduler::Scheduler;
 use crate::source::Loaded;
-use crate::{DownloadOptions, Error, Manager};
+use crate::{DEFAULT_CONCURRENCY, Error, Manager};
 
 /// What to do for one seed snapshot.
 #[derive(Debug, Clone)]
@@ -69,9 +71,7 @@ pub(crate) fn plan_seeds(manager: &Manager, seeds: &Loaded<SeedsManifest>) -> Re
             if digest.algo() != DigestAlgo::Sha512 {
                 return Err(Error::rejected(&label, "seed snapshot digests must be sha512"));
             }
-            manager
-                .check_url(&snap.url)
-                .map_err(|source| Error::Download { item: label.clone(), source: Box::new(source) })?;
+            manager.check_url(&snap.url).map_err(|e| Error::download(&label, e))?;
             plans.push(SeedPlan::Fetch(Job {
                 target: Target::Seed(name.clone()),
                 name: format!("seed/{name}"),
@@ -92,7 +92,7 @@ impl Manager {
         manifest: &mut SeedsManifest,
         plans: &[SeedPlan],
         present: &[Target],
-        opts: &DownloadOptions,
+        events: &Events,
     ) -> Result<(), Error> {
         manifest.reset_cached();
         for plan in plans {
@@ -106,13 +106,11 @@ impl Manager {
                 }
                 SeedPlan::Copy { name, src, dest } => {
                     let event_name = format!("seed/{name}");
-                    opts.emit(DownloadEvent::item(Ev::Checking, &event_name, Some(dest.clone()), 0));
+                    events.emit(DownloadEvent::item(Ev::Checking, &event_name, Some(dest.clone()), 0));
                     let (s, d) = (src.clone(), dest.clone());
-                    let copied = tokio::task::spawn_blocking(move || copy_if_changed(&s, &d))
-                        .await
-                        .map_err(|e| Error::Task(e.to_string()))??;
+                    let copied = blocking(move || copy_if_changed(&s, &d)).await?;
                     let kind = if copied { Ev::Done } else { Ev::Cached };
-                    opts.emit(DownloadEvent::item(kind, &event_name, Some(dest.clone()), 0));
+                    events.emit(DownloadEvent::item(kind, &event_name, Some(dest.clone()), 0));
                     manifest.mark_cached(name);
                 }
             }
@@ -134,25 +132,22 @@ impl Manager {
         let Some((manifest, _)) = self.read_cached_seeds_manifest()? else {
             return Err(Error::NotCached { path: self.seeds_manifest_cache_path() });
         };
-        let label = format!("seed snapshot {name}");
+        let item = format!("seed snapshot {name}");
         if manifest.seeds.version != version {
-            return Err(Error::rejected(
-                &label,
-                format!(
-                    "cached seeds are version {}, not {version} (run `deps download`)",
-                    manifest.seeds.version
-                ),
-            ));
+            let reason = format!(
+                "cached seeds are version {}, not {version} (run `deps download`)",
+                manifest.seeds.version
+            );
+            return Err(Error::Unavailable { item, reason });
         }
-        let snap = manifest
-            .seeds
-            .snapshots
-            .get(name)
-            .ok_or_else(|| Error::rejected(&label, "not in the cached seeds manifest"))?;
+        let Some(snap) = manifest.seeds.snapshots.get(name) else {
+            return Err(Error::Unavailable { item, reason: "not in the cached seeds manifest".to_owned() });
+        };
         let path = snapshot_path(self, name, version, snap)?;
         if !snap.cached || !path.is_file() {
             return Err(Error::Incomplete {
                 problems: vec![crate::Problem {
+                    domain: crate::Domain::Seeds,
                     item: format!("seed/{name}"),
                     path,
                     reason: "missing (run `deps download`)".to_owned(),
@@ -170,26 +165,37 @@ impl Manager {
         version: &str,
         client: Option<HttpClient>,
     ) -> Result<PathBuf, Error> {
-        if let Ok(path) = self.cached_seed_snapshot_path(name, version) {
+        let (n, v) = (name.to_owned(), version.to_owned());
+        if let Ok(path) = self.off_thread(move |m| m.cached_seed_snapshot_path(&n, &v)).await {
             return Ok(path);
         }
         let http = client.unwrap_or_else(|| self.http.clone());
         let seeds: Loaded<SeedsManifest> =
             self.load_manifest("seeds manifest", "seeds.json", None, &http).await?;
         let plans = plan_seeds(self, &seeds)?;
-        let opts = DownloadOptions { client: Some(http.clone()), ..DownloadOptions::default() };
-        let _lock = self.lock(&opts).await?;
+        let events = Events::default();
+        let _lock = self.lock(&events).await?;
         let jobs: Vec<Job> = plans.iter().filter_map(SeedPlan::job).cloned().collect();
         let fingerprints = Arc::new(Fingerprints::load(self.cache_dir()));
-        let (missing, mut present) = self.check_cached(jobs, &fingerprints, &opts).await?;
-        let registry = self.registry_client(&http);
-        let fetched = self.run_jobs(missing, Vec::new(), &registry, &http, &fingerprints, &opts).await;
-        save_fingerprints(&fingerprints);
-        present.extend(fetched?);
+        let (missing, mut present) = check_files(jobs, &fingerprints, &events).await?;
+        let lanes = file_lanes(missing, &http, &self.download_retry, &fingerprints, &events);
+        let outcome = Scheduler::new(DEFAULT_CONCURRENCY, false, events.clone()).run(lanes).await;
+        let saved = Arc::clone(&fingerprints);
+        blocking(move || {
+            save_fingerprints(&saved);
+            Ok(())
+        })
+        .await?;
+        present.extend(outcome.done);
         let mut manifest = seeds.manifest;
-        self.finish_seeds(&mut manifest, &plans, &present, &opts).await?;
-        self.write_cached_seeds_manifest(&manifest.to_cached_json())?;
-        self.cached_seed_snapshot_path(name, version)
+        self.finish_seeds(&mut manifest, &plans, &present, &events).await?;
+        let raw = manifest.to_cached_json();
+        self.off_thread(move |m| m.write_cached_seeds_manifest(&raw)).await?;
+        if !outcome.failures.is_empty() {
+            return Err(Error::Failed { failures: outcome.failures });
+        }
+        let (name, version) = (name.to_owned(), version.to_owned());
+        self.off_thread(move |m| m.cached_seed_snapshot_path(&name, &version)).await
     }
 }
 

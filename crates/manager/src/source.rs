@@ -93,8 +93,9 @@ impl Manager {
     ) -> Result<Loaded<T>, Error> {
         let (bytes, source) = match local {
             Some(path) => {
-                let bytes =
-                    fs_err::read(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
+                let bytes = tokio::fs::read(path)
+                    .await
+                    .map_err(|source| Error::Io { path: path.to_owned(), source })?;
                 (bytes, Source::Local(path.to_owned()))
             }
             None => self.fetch_manifest_bytes(what, file, http).await?,

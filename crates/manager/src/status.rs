@@ -1,10 +1,14 @@
 //! `status` and `ensure_vmconfig_manifest_cached`: comparing the mirror's
 //! latest vmconfig manifest with the cached one, ignoring `cached` markers.
 
-use deps_manifest::Manifest;
+use deps_manifest::{
+    ComponentImageFilter, ComponentsManifest, Manifest, RECOMMENDED_ADDONS, SeedsManifest, TemplatesManifest,
+};
 
+use crate::report::{CacheStatus, DomainStatus};
+use crate::seeds::snapshot_path;
 use crate::source::{Source, parse};
-use crate::{Error, Manager};
+use crate::{Domain, Error, Manager};
 
 impl Manager {
     /// Fetches the latest vmconfig manifest; returns whether the cache needs an
@@ -44,34 +48,98 @@ impl Manager {
     }
 }
 
-/// A manifest shared by every architecture.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Domain {
-    /// `manifests/components.json`.
-    Components,
-    /// `manifests/templates.json`.
-    Templates,
-    /// `manifests/seeds.json`.
-    Seeds,
-}
-
 impl Manager {
-    /// The version of the mirror's latest manifest of a shared domain.
+    /// The version of the mirror's latest manifest of a shared domain
+    /// (components, templates, seeds); vmconfig versions come from [`Manager::status`].
     pub async fn latest_version(&self, domain: Domain) -> Result<String, Error> {
-        let (what, file) = match domain {
-            Domain::Components => ("components manifest", "components.json"),
-            Domain::Templates => ("templates manifest", "templates.json"),
-            Domain::Seeds => ("seeds manifest", "seeds.json"),
+        let Some((what, file)) = domain.shared_manifest() else {
+            return Err(Error::rejected(
+                "vmconfig",
+                "a vmconfig version needs a kind and arch: use status()",
+            ));
         };
         let (bytes, source) = self.fetch_manifest_bytes(what, file, &self.http).await?;
         Ok(match domain {
-            Domain::Components => {
-                parse::<deps_manifest::ComponentsManifest>(what, &source, &bytes)?.components.version
-            }
-            Domain::Templates => {
-                parse::<deps_manifest::TemplatesManifest>(what, &source, &bytes)?.templates.version
-            }
-            Domain::Seeds => parse::<deps_manifest::SeedsManifest>(what, &source, &bytes)?.seeds.version,
+            Domain::Components => parse::<ComponentsManifest>(what, &source, &bytes)?.components.version,
+            Domain::Templates => parse::<TemplatesManifest>(what, &source, &bytes)?.templates.version,
+            _ => parse::<SeedsManifest>(what, &source, &bytes)?.seeds.version,
         })
+    }
+
+    /// What the cache holds, per domain (vmconfig once per arch): cached
+    /// versions and how many items are present, by existence and size only
+    /// (`verify` re-hashes). Components count the default selection for
+    /// `archs` (recommended addons, provider-neutral) plus every image a
+    /// download marked cached. Reads the disk only: works offline.
+    ///
+    /// Blocking: call it from a blocking context.
+    pub fn cache_status(&self, kind: &str, archs: &[String]) -> Result<CacheStatus, Error> {
+        let mut domains = Vec::new();
+        for arch in archs {
+            let mut status = DomainStatus {
+                domain: Domain::VmConfig,
+                arch: Some(arch.clone()),
+                version: None,
+                cached: 0,
+                total: 0,
+            };
+            if let Some((m, _)) = self.read_cached_manifest(kind, arch)? {
+                status.version = Some(m.vmconfig.version.clone());
+                for item in m.items().into_iter().filter(|item| item.dep.cached) {
+                    status.total += 1;
+                    let path = self.vmconfig_artifact_cache_path(&item.name, &item.dep)?;
+                    let size = u64::try_from(item.dep.size).unwrap_or(0);
+                    if path.metadata().is_ok_and(|md| md.is_file() && (size == 0 || md.len() == size)) {
+                        status.cached += 1;
+                    }
+                }
+            }
+            domains.push(status);
+        }
+        let shared =
+            |domain, version, cached, total| DomainStatus { domain, arch: None, version, cached, total };
+        domains.push(match self.read_cached_components_manifest()? {
+            Some((m, _)) => {
+                let filter = ComponentImageFilter {
+                    archs: archs.to_vec(),
+                    providers: Vec::new(),
+                    addons: RECOMMENDED_ADDONS.iter().map(|s| (*s).to_owned()).collect(),
+                };
+                let default = m.download_image_indexes(&filter);
+                let selected: Vec<bool> = m
+                    .components
+                    .images
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, img)| img.cached || default.contains(i))
+                    .map(|(_, img)| img.cached)
+                    .collect();
+                let cached = selected.iter().filter(|c| **c).count();
+                shared(Domain::Components, Some(m.components.version), cached, selected.len())
+            }
+            None => shared(Domain::Components, None, 0, 0),
+        });
+        domains.push(match self.read_cached_templates_manifest()? {
+            Some((m, _)) => {
+                let charts = &m.templates.charts;
+                let cached = charts.iter().filter(|c| c.cached).count();
+                shared(Domain::Templates, Some(m.templates.version.clone()), cached, charts.len())
+            }
+            None => shared(Domain::Templates, None, 0, 0),
+        });
+        domains.push(match self.read_cached_seeds_manifest()? {
+            Some((m, _)) => {
+                let seeds = &m.seeds;
+                let mut cached = 0;
+                for (name, snap) in seeds.snapshots.iter().filter(|(_, s)| s.cached) {
+                    if snapshot_path(self, name, &seeds.version, snap)?.is_file() {
+                        cached += 1;
+                    }
+                }
+                shared(Domain::Seeds, Some(seeds.version.clone()), cached, seeds.snapshots.len())
+            }
+            None => shared(Domain::Seeds, None, 0, 0),
+        });
+        Ok(CacheStatus { cache_dir: self.cache_dir().to_owned(), domains })
     }
 }

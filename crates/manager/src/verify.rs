@@ -19,13 +19,15 @@ use deps_manifest::{Digest, Manifest};
 use deps_oci::ImageBlobs;
 use deps_store::{CacheLock, Fingerprints, LockWait};
 
-use crate::download::save_fingerprints;
 use crate::images::ImageJob;
+use crate::job::save_fingerprints;
+use crate::report::VerifyReport;
 use crate::seeds::snapshot_path;
-use crate::{Error, Manager, Problem};
+use crate::{Domain, Error, Manager, Problem};
 
 /// How one [`Manager::verify_with`] call checks the cache.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VerifyOptions {
     /// Re-hash every file, ignoring fingerprints.
     pub deep: bool,
@@ -33,9 +35,26 @@ pub struct VerifyOptions {
     pub skip_cross_arch_dependencies: bool,
 }
 
+impl VerifyOptions {
+    /// Sets [`VerifyOptions::deep`].
+    #[must_use]
+    pub fn deep(mut self, deep: bool) -> Self {
+        self.deep = deep;
+        self
+    }
+
+    /// Sets [`VerifyOptions::skip_cross_arch_dependencies`].
+    #[must_use]
+    pub fn skip_cross_arch_dependencies(mut self, skip: bool) -> Self {
+        self.skip_cross_arch_dependencies = skip;
+        self
+    }
+}
+
 /// One file whose content is to be checked against a digest.
 #[derive(Debug)]
 struct FileCheck {
+    domain: Domain,
     item: String,
     path: PathBuf,
     digest: Digest,
@@ -63,12 +82,12 @@ impl Manager {
         for item in manifest.items().into_iter().filter(|item| item.dep.cached) {
             let dest = self.vmconfig_artifact_cache_path(&item.name, &item.dep)?;
             let digest = item.dep.parse_digest().map_err(|e| Error::invalid(&item.name, e))?;
-            plan_file(&item.name, dest, Some(digest), &mut checks, &mut problems);
+            plan_file(Domain::VmConfig, &item.name, dest, Some(digest), &mut checks, &mut problems);
         }
         if !opts.skip_cross_arch_dependencies {
-            self.plan_seeds(&mut checks, &mut problems)?;
-            self.plan_images(&mut checks, &mut problems)?;
-            self.plan_charts(&mut checks, &mut problems)?;
+            self.plan_seed_checks(&mut checks, &mut problems)?;
+            self.plan_image_checks(&mut checks, &mut problems)?;
+            self.plan_chart_checks(&mut checks, &mut problems)?;
         }
 
         let fingerprints = Fingerprints::load(self.cache_dir());
@@ -78,28 +97,34 @@ impl Manager {
     }
 
     /// Plans every cached seed snapshot.
-    fn plan_seeds(&self, checks: &mut Vec<FileCheck>, problems: &mut Vec<Problem>) -> Result<(), Error> {
+    fn plan_seed_checks(
+        &self,
+        checks: &mut Vec<FileCheck>,
+        problems: &mut Vec<Problem>,
+    ) -> Result<(), Error> {
         let Some((seeds, _)) = self.read_cached_seeds_manifest()? else { return Ok(()) };
         for (name, snap) in seeds.seeds.snapshots.iter().filter(|(_, s)| s.cached) {
             let dest = snapshot_path(self, name, &seeds.seeds.version, snap)?;
             let digest = snap.digest.parse::<Digest>().ok();
-            plan_file(&format!("seed/{name}"), dest, digest, checks, problems);
+            plan_file(Domain::Seeds, &format!("seed/{name}"), dest, digest, checks, problems);
         }
         Ok(())
     }
 
     /// Checks the structure of every cached component image and plans its blobs.
-    fn plan_images(&self, checks: &mut Vec<FileCheck>, problems: &mut Vec<Problem>) -> Result<(), Error> {
+    fn plan_image_checks(
+        &self,
+        checks: &mut Vec<FileCheck>,
+        problems: &mut Vec<Problem>,
+    ) -> Result<(), Error> {
         let Some((components, _)) = self.read_cached_components_manifest()? else { return Ok(()) };
         let root = self.components_images_cache_dir();
         let mut planned: HashSet<PathBuf> = checks.iter().map(|c| c.path.clone()).collect();
         for (index, image) in components.components.images.iter().enumerate().filter(|(_, i)| i.cached) {
             let job = ImageJob::new(index, image)?;
-            let layout = job.layout(&root)?;
-            let ImageBlobs { problems: found, blobs } = layout
-                .image_blobs(Some(&job.tag), &job.digest, job.pinned_index.as_ref())
-                .map_err(|e| Error::rejected(&job.name, e.to_string()))?;
+            let ImageBlobs { problems: found, blobs } = job.blobs(&root)?;
             problems.extend(found.into_iter().map(|p| Problem {
+                domain: Domain::Components,
                 item: job.name.clone(),
                 path: p.path,
                 reason: p.reason,
@@ -107,7 +132,12 @@ impl Manager {
             for (path, digest) in blobs {
                 // Images of one repository share blobs; each is hashed once.
                 if planned.insert(path.clone()) {
-                    checks.push(FileCheck { item: job.name.clone(), path, digest });
+                    checks.push(FileCheck {
+                        domain: Domain::Components,
+                        item: job.name.clone(),
+                        path,
+                        digest,
+                    });
                 }
             }
         }
@@ -115,19 +145,80 @@ impl Manager {
     }
 
     /// Plans every cached template chart archive.
-    fn plan_charts(&self, checks: &mut Vec<FileCheck>, problems: &mut Vec<Problem>) -> Result<(), Error> {
+    fn plan_chart_checks(
+        &self,
+        checks: &mut Vec<FileCheck>,
+        problems: &mut Vec<Problem>,
+    ) -> Result<(), Error> {
         let Some((templates, _)) = self.read_cached_templates_manifest()? else { return Ok(()) };
         for chart in templates.templates.charts.iter().filter(|c| c.cached) {
             match self.cached_template_chart(&chart.name) {
                 Ok((chart, path)) => {
                     let digest = chart.chart_layer_digest.as_deref().and_then(|d| d.parse::<Digest>().ok());
-                    plan_file(&format!("chart/{}", chart.name), path, digest, checks, problems);
+                    plan_file(
+                        Domain::Templates,
+                        &format!("chart/{}", chart.name),
+                        path,
+                        digest,
+                        checks,
+                        problems,
+                    );
                 }
                 Err(Error::Incomplete { problems: found }) => problems.extend(found),
                 Err(err) => return Err(err),
             }
         }
         Ok(())
+    }
+
+    /// Verifies the cache for `kind` and every arch of `archs`: the artifacts of
+    /// each arch, and images, charts and seeds once. Every problem is listed
+    /// once; an arch with nothing cached is reported, not an error.
+    ///
+    /// Blocking (reads and hashes files on every core): call it from a
+    /// blocking context, e.g. `tokio::task::spawn_blocking`.
+    pub fn verify_all(
+        &self,
+        kind: &str,
+        archs: &[String],
+        opts: VerifyOptions,
+    ) -> Result<VerifyReport, Error> {
+        let mut report = VerifyReport::default();
+        let mut artifacts = 0;
+        let mut cross_checked = opts.skip_cross_arch_dependencies;
+        for arch in archs {
+            let verified = self.verify_with(kind, arch, opts.skip_cross_arch_dependencies(cross_checked));
+            cross_checked |= !matches!(verified, Err(Error::NotCached { .. }));
+            match verified {
+                Ok(m) => artifacts += m.items().iter().filter(|item| item.dep.cached).count(),
+                Err(Error::Incomplete { problems }) => {
+                    for problem in problems {
+                        if !report.problems.contains(&problem) {
+                            report.problems.push(problem);
+                        }
+                    }
+                }
+                Err(Error::NotCached { .. }) => report.not_cached.push(arch.clone()),
+                Err(err) => return Err(err),
+            }
+        }
+        let vmconfig = Some(artifacts).filter(|_| report.not_cached.is_empty());
+        let images = self
+            .read_cached_components_manifest()?
+            .map(|(m, _)| m.components.images.iter().filter(|i| i.cached).count());
+        let charts = self
+            .read_cached_templates_manifest()?
+            .map(|(m, _)| m.templates.charts.iter().filter(|c| c.cached).count());
+        let snapshots = self
+            .read_cached_seeds_manifest()?
+            .map(|(m, _)| m.seeds.snapshots.values().filter(|s| s.cached).count());
+        report.checked = vec![
+            (Domain::VmConfig, vmconfig),
+            (Domain::Components, images),
+            (Domain::Templates, charts),
+            (Domain::Seeds, snapshots),
+        ];
+        Ok(report)
     }
 
     /// Saves fingerprints learnt while verifying, unless a download holds the cache lock.
@@ -141,6 +232,7 @@ impl Manager {
 
 /// Records a missing file as a problem, else plans its content check (when its digest is known).
 fn plan_file(
+    domain: Domain,
     item: &str,
     path: PathBuf,
     digest: Option<Digest>,
@@ -148,9 +240,9 @@ fn plan_file(
     problems: &mut Vec<Problem>,
 ) {
     if !path.is_file() {
-        problems.push(Problem { item: item.to_owned(), path, reason: "missing".to_owned() });
+        problems.push(Problem { domain, item: item.to_owned(), path, reason: "missing".to_owned() });
     } else if let Some(digest) = digest {
-        checks.push(FileCheck { item: item.to_owned(), path, digest });
+        checks.push(FileCheck { domain, item: item.to_owned(), path, digest });
     }
 }
 
@@ -182,7 +274,12 @@ fn check_contents(checks: Vec<FileCheck>, fingerprints: &Fingerprints, deep: boo
         .into_iter()
         .enumerate()
         .filter_map(|(i, check)| {
-            found.remove(&i).map(|reason| Problem { item: check.item, path: check.path, reason })
+            found.remove(&i).map(|reason| Problem {
+                domain: check.domain,
+                item: check.item,
+                path: check.path,
+                reason,
+            })
         })
         .collect()
 }

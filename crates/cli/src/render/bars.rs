@@ -121,7 +121,7 @@ impl Bars {
                 }
                 self.println(&format!("failed   {}: {}", event.name, event.message));
             }
-            Ev::Checking => {}
+            _ => {}
         }
     }
 

@@ -1,10 +1,17 @@
-//! The `--json` stream: one object per line on stdout, every object with the
-//! same keys (`type`, `name`, `path`, `current`, `total`, `message`, `error`).
-//! `type` is an event type's wire name, or `dry-run` for the dry-run report
-//! (its text in `message`).
+//! The `--json` stream: one object per line on stdout, every object with at
+//! least the same keys (`type`, `name`, `path`, `current`, `total`,
+//! `message`, `error`). `type` is an event type's wire name, `dry-run` for the
+//! plan of a dry run (its text in `message`, its data in `plan`), or `summary`
+//! for the last object of a run (counts, and every failed item in `failures`).
 
-use deps_manager::DownloadEvent;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use deps_manager::{DownloadEvent, DownloadEventType as Ev, DownloadPlan, Failure};
 use serde_json::json;
+
+use super::{Tally, plan_text, summary};
 
 /// The JSON object of one event.
 pub fn json_line(event: &DownloadEvent) -> serde_json::Value {
@@ -15,20 +22,66 @@ pub fn json_line(event: &DownloadEvent) -> serde_json::Value {
         "current": event.current,
         "total": event.total,
         "message": event.message,
-        "error": event.error.as_ref().map(|e| e.to_string()),
+        "error": (event.kind == Ev::Failed).then_some(&event.message),
     })
 }
 
-/// The JSON object carrying a dry-run report.
-pub fn dry_run_line(report: &str) -> serde_json::Value {
+/// The JSON object carrying a dry-run plan.
+pub fn dry_run_line(plan: &DownloadPlan) -> serde_json::Value {
+    let missing: Vec<_> = plan
+        .missing
+        .iter()
+        .map(|f| json!({ "name": f.name, "path": f.path.display().to_string(), "size": f.size }))
+        .collect();
+    let shared = plan.shared.map(|s| {
+        json!({
+            "component_images": s.component_images,
+            "template_charts": s.template_charts,
+            "seed_snapshots": s.seed_snapshots,
+        })
+    });
     json!({
         "type": "dry-run",
-        "name": "",
-        "path": null,
+        "name": plan.target,
+        "path": plan.cache_dir.display().to_string(),
         "current": 0,
-        "total": 0,
-        "message": report,
+        "total": plan.missing.iter().map(|f| f.size).sum::<u64>(),
+        "message": plan_text(plan),
         "error": null,
+        "plan": {
+            "target": plan.target,
+            "manifest_source": plan.manifest_source,
+            "cache_dir": plan.cache_dir.display().to_string(),
+            "missing": missing,
+            "shared": shared,
+        },
+    })
+}
+
+/// The last JSON object of a run: what was downloaded, cached and failed.
+pub fn summary_line(
+    tally: &Tally,
+    elapsed: Duration,
+    cache_dir: &Path,
+    failures: &[Failure],
+) -> serde_json::Value {
+    let failed: Vec<_> = failures
+        .iter()
+        .map(|f| json!({ "name": f.item, "error": f.error.to_string(), "hint": f.error.hint() }))
+        .collect();
+    json!({
+        "type": "summary",
+        "name": "",
+        "path": cache_dir.display().to_string(),
+        "current": tally.bytes.load(Ordering::Relaxed),
+        "total": tally.bytes.load(Ordering::Relaxed),
+        "message": summary(tally, elapsed, cache_dir),
+        "error": (!failures.is_empty()).then(|| format!("{} items failed", failures.len())),
+        "downloaded": tally.done.load(Ordering::Relaxed),
+        "cached": tally.cached.load(Ordering::Relaxed),
+        "failed": failures.len(),
+        "elapsed_secs": elapsed.as_secs_f64(),
+        "failures": failed,
     })
 }
 
@@ -41,7 +94,9 @@ mod tests {
     fn every_line_has_the_same_keys() {
         let event = DownloadEvent::item(Ev::Progress, "kubectl", Some("a/b".into()), 10).with_current(4);
         let keys = |v: serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
-        assert_eq!(keys(json_line(&event)), keys(dry_run_line("Manifest: x\n")));
+        let summary = summary_line(&Tally::default(), Duration::ZERO, Path::new("/c"), &[]);
+        let common = keys(json_line(&event));
+        assert!(common.iter().all(|k| keys(summary.clone()).contains(k)), "{summary}");
         insta::assert_json_snapshot!(json_line(&event), @r#"
         {
           "current": 4,

@@ -6,12 +6,13 @@
 //! - stderr not a terminal: plain lines on stderr (`plain`), one per status,
 //!   start, finish and failure, then the summary.
 //! - `--json`: one JSON object per event on stdout (`json`) and nothing else
-//!   on stdout: the dry-run report becomes one `{"type":"dry-run"}` object.
+//!   on stdout: the dry-run plan becomes one `{"type":"dry-run"}` object and
+//!   the run ends with one `{"type":"summary"}` object.
 //! - `--quiet`: no progress and no summary; errors still reach stderr (from
 //!   `main`). A dry run still prints its report: it is the command's result.
 //!
-//! Whatever the mode, the reporter counts cached and downloaded items so the
-//! run can end with one summary line.
+//! Whatever the mode, the reporter counts cached, downloaded and failed items
+//! so the run can end with one summary line.
 
 mod bars;
 mod json;
@@ -19,14 +20,14 @@ mod plain;
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use deps_manager::{DownloadEvent, DownloadEventType as Ev, ProgressFn};
+use deps_manager::{DownloadEvent, DownloadEventType as Ev, DownloadPlan, Failure, ProgressFn};
 
 pub use bars::Bars;
-pub use json::{dry_run_line, json_line};
+pub use json::{dry_run_line, json_line, summary_line};
 pub use plain::plain_line;
 
 /// How events are shown, as the flags ask.
@@ -49,6 +50,8 @@ pub struct Tally {
     pub done: AtomicU64,
     /// Bytes downloaded.
     pub bytes: AtomicU64,
+    /// Items that failed.
+    pub failed: AtomicU64,
 }
 
 impl Tally {
@@ -61,6 +64,9 @@ impl Tally {
             Ev::Done => {
                 self.done.fetch_add(1, Ordering::Relaxed);
                 self.bytes.fetch_add(event.current, Ordering::Relaxed);
+            }
+            Ev::Failed => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
             }
             _ => {}
         }
@@ -82,7 +88,6 @@ pub struct Reporter {
     sink: Sink,
     tally: Arc<Tally>,
     started: Instant,
-    dry_run: Arc<Mutex<Vec<u8>>>,
 }
 
 impl Reporter {
@@ -99,7 +104,7 @@ impl Reporter {
             Mode::Json => Sink::Json,
             Mode::Quiet => Sink::Quiet,
         };
-        Self { sink, tally: Arc::default(), started: Instant::now(), dry_run: Arc::default() }
+        Self { sink, tally: Arc::default(), started: Instant::now() }
     }
 
     /// The callback to hand to the manager.
@@ -120,30 +125,46 @@ impl Reporter {
         })
     }
 
-    /// Where the manager writes a dry-run report: a buffer in JSON mode
-    /// (see [`Reporter::flush_dry_run`]), stdout otherwise.
-    pub fn dry_run_output(&self) -> Option<Arc<Mutex<dyn Write + Send>>> {
+    /// Shows a dry-run plan: its text on stdout, or one JSON object (even in quiet mode: it is the result).
+    pub fn plan(&self, plan: &DownloadPlan) {
         match self.sink {
-            Sink::Json => Some(Arc::clone(&self.dry_run) as Arc<Mutex<dyn Write + Send>>),
-            _ => None,
+            Sink::Json => write_stdout(&dry_run_line(plan).to_string()),
+            _ => {
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(plan_text(plan).as_bytes());
+            }
         }
     }
 
-    /// Emits a buffered dry-run report as one JSON object, if there is one.
-    pub fn flush_dry_run(&self) {
-        let text = std::mem::take(&mut *self.dry_run.lock().unwrap_or_else(PoisonError::into_inner));
-        if !text.is_empty() {
-            write_stdout(&dry_run_line(&String::from_utf8_lossy(&text)).to_string());
-        }
-    }
-
-    /// Clears the bars and prints the summary line (not in JSON or quiet mode).
-    pub fn finish(&self, cache_dir: &Path) {
+    /// Clears the bars and prints the summary line (a `summary` object in JSON
+    /// mode; nothing when quiet). `failures` are the items that failed.
+    pub fn finish(&self, cache_dir: &Path, failures: &[Failure]) {
         if let Sink::Bars(bars) = &self.sink {
             bars.clear();
         }
-        if matches!(self.sink, Sink::Plain | Sink::Bars(_)) {
-            eprintln!("{}", summary(&self.tally, self.started.elapsed(), cache_dir));
+        let elapsed = self.started.elapsed();
+        match self.sink {
+            Sink::Plain | Sink::Bars(_) => eprintln!("{}", summary(&self.tally, elapsed, cache_dir)),
+            Sink::Json => {
+                write_stdout(&summary_line(&self.tally, elapsed, cache_dir, failures).to_string());
+            }
+            Sink::Quiet => {}
+        }
+    }
+}
+
+impl Reporter {
+    /// Ends a run stopped by an error that is not an item's: the bars go, and
+    /// in JSON mode a last `summary` object carries the error.
+    pub fn abort(&self, cache_dir: &Path, error: &deps_manager::Error) {
+        if let Sink::Bars(bars) = &self.sink {
+            bars.clear();
+        }
+        if let Sink::Json = self.sink {
+            let mut line = summary_line(&self.tally, self.started.elapsed(), cache_dir, &[]);
+            line["error"] = serde_json::Value::String(error.to_string());
+            line["hint"] = error.hint().map_or(serde_json::Value::Null, serde_json::Value::String);
+            write_stdout(&line.to_string());
         }
     }
 }
@@ -163,16 +184,50 @@ fn write_stdout(line: &str) {
     let _ = writeln!(out, "{line}");
 }
 
-/// The closing line: "Downloaded N items (X) in Ys; M already cached. Cache: DIR".
+/// The closing line: "Downloaded N items (X) in Ys; M already cached[; K failed]. Cache: DIR".
 pub fn summary(tally: &Tally, elapsed: Duration, cache_dir: &Path) -> String {
+    let failed = tally.failed.load(Ordering::Relaxed);
     format!(
-        "Downloaded {} items ({}) in {:.1}s; {} already cached. Cache: {}",
+        "Downloaded {} items ({}) in {:.1}s; {} already cached{}. Cache: {}",
         tally.done.load(Ordering::Relaxed),
-        deps_manager::human_bytes(tally.bytes.load(Ordering::Relaxed)),
+        human_bytes(tally.bytes.load(Ordering::Relaxed)),
         elapsed.as_secs_f64(),
         tally.cached.load(Ordering::Relaxed),
+        if failed > 0 { format!("; {failed} failed") } else { String::new() },
         cache_dir.display(),
     )
+}
+
+/// The dry-run report (BEHAVIOR.md §5 step 3): the manifest source, the cache,
+/// each missing artifact relative to the cache root, then the shared counts.
+pub fn plan_text(plan: &DownloadPlan) -> String {
+    let mut out = format!("Manifest: {}\nCache: {}\n", plan.manifest_source, plan.cache_dir.display());
+    if plan.missing.is_empty() {
+        out.push_str("All dependencies already cached, nothing to download.\n");
+    } else {
+        out.push_str(&format!("Would download {} artifacts:\n", plan.missing.len()));
+        for file in &plan.missing {
+            out.push_str(&format!("  {} ({})\n", file.path.display(), human_bytes(file.size)));
+        }
+    }
+    if let Some(shared) = &plan.shared {
+        out.push_str(&format!("Component images: {}\n", shared.component_images));
+        out.push_str(&format!("Template charts: {}\n", shared.template_charts));
+        out.push_str(&format!("Seed snapshots: {}\n", shared.seed_snapshots));
+    }
+    out
+}
+
+/// Formats a byte count with binary units (`53.1 MiB`).
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{n} B") } else { format!("{value:.1} {}", UNITS[unit]) }
 }
 
 #[cfg(test)]
@@ -192,9 +247,18 @@ mod tests {
     }
 
     #[test]
-    fn json_mode_buffers_the_dry_run_report() {
-        let reporter = Reporter::with_terminal(Mode::Json, true);
-        assert!(reporter.dry_run_output().is_some());
-        assert!(Reporter::with_terminal(Mode::Plain, false).dry_run_output().is_none());
+    fn a_failed_item_is_counted_in_the_summary() {
+        let tally = Tally::default();
+        tally.count(&DownloadEvent::item(Ev::Failed, "kubectl", None, 0));
+        let line = summary(&tally, Duration::from_millis(100), Path::new("/c"));
+        assert_eq!(line, "Downloaded 0 items (0 B) in 0.1s; 0 already cached; 1 failed. Cache: /c");
+    }
+
+    #[test]
+    fn human_bytes_uses_binary_units() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(335_740_928), "320.2 MiB");
     }
 }

@@ -7,13 +7,17 @@ use deps_manager::{DownloadEvent, DownloadEventType as Ev};
 
 /// The plain line of one event; `None` for events too chatty for a log.
 pub fn plain_line(event: &DownloadEvent) -> Option<String> {
-    let size = deps_manager::human_bytes(event.total);
+    // A size not known in advance (a chart) is shown once it is: on `done`.
+    let size = match event.total.max(event.current) {
+        0 => String::new(),
+        n => format!(" ({})", super::human_bytes(n)),
+    };
     match event.kind {
         Ev::Status => Some(event.message.clone()),
-        Ev::Started => Some(format!("fetching {} ({size})", event.name)),
-        Ev::Done => Some(format!("done     {} ({size})", event.name)),
+        Ev::Started => Some(format!("fetching {}{size}", event.name)),
+        Ev::Done => Some(format!("done     {}{size}", event.name)),
         Ev::Failed => Some(format!("failed   {}: {}", event.name, event.message)),
-        Ev::Checking | Ev::Cached | Ev::Queued | Ev::Progress => None,
+        _ => None,
     }
 }
 
@@ -29,6 +33,10 @@ mod tests {
         let failed = item(Ev::Failed).with_message("digest mismatch");
         assert_eq!(plain_line(&failed).as_deref(), Some("failed   kubectl: digest mismatch"));
         assert_eq!(plain_line(&DownloadEvent::status("hi")).as_deref(), Some("hi"));
+        let unsized_start = DownloadEvent::item(Ev::Started, "chart/web", None, 0);
+        assert_eq!(plain_line(&unsized_start).as_deref(), Some("fetching chart/web"));
+        let unsized_done = DownloadEvent::item(Ev::Done, "chart/web", None, 0).with_current(2048);
+        assert_eq!(plain_line(&unsized_done).as_deref(), Some("done     chart/web (2.0 KiB)"));
         for kind in [Ev::Checking, Ev::Cached, Ev::Queued, Ev::Progress] {
             assert_eq!(plain_line(&item(kind)), None);
         }
