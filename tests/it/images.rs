@@ -118,10 +118,7 @@ async fn a_blob_with_wrong_bytes_is_rejected_and_not_kept() {
     // Corrupt every blob of the coredns repository.
     let manifest_path =
         format!("/v2/docker.io/coredns/coredns/manifests/{}", coredns["digest"].as_str().unwrap());
-    env.manager()
-        .download(KIND, "arm64", DownloadOptions::default().dry_run(true))
-        .await
-        .unwrap();
+    env.manager().download(KIND, "arm64", DownloadOptions::default().dry_run(true)).await.unwrap();
     let repo = env.mirror_dir().join("registry/docker.io/coredns/coredns/blobs/sha256");
     for blob in std::fs::read_dir(&repo).unwrap() {
         let name = blob.unwrap().file_name().to_string_lossy().into_owned();
@@ -150,8 +147,7 @@ async fn an_expired_token_mid_run_reauthenticates() {
     env.mirror.set_token_ttl(Duration::from_secs(3600));
     let mirror = &env.mirror;
     let manager = env.manager();
-    let run =
-        manager.download(KIND, "arm64", DownloadOptions::default().concurrency(1));
+    let run = manager.download(KIND, "arm64", DownloadOptions::default().concurrency(1));
     let revoke = async {
         while mirror.tokens_issued() == 0 {
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -186,8 +182,7 @@ async fn oci_chart_is_cached_and_unpacks_with_tar() {
 async fn a_local_chart_is_packaged_reproducibly() {
     let env = Env::new().await;
     let local = env.mirror_dir().join("local/templates.json");
-    let opts =
-        || DownloadOptions::default().templates_manifest_path(Some(local.clone()));
+    let opts = || DownloadOptions::default().templates_manifest_path(Some(local.clone()));
     let manager = env.manager();
     manager.download(KIND, "arm64", opts()).await.unwrap();
     let (first, path) = manager.cached_template_chart("web").unwrap();
