@@ -11,27 +11,25 @@
 //! `If-Range`. 206 appends; 200 (the server ignored Range, or the file
 //! changed) starts over; 416 drops the partial and retries from zero. A body
 //! that breaks off half-way is retried as a resume from where it stopped
-//! (the second retry layer); an attempt that made the partial longer does
-//! not use up the retry budget (one that restarted from zero and broke off
-//! no further than before does, so a server that ignores `Range` and always
-//! cuts the body short cannot keep us looping). A partial that already holds
-//! every declared byte is verified and committed without a request.
+//! (the second retry layer); an attempt that got further into the file than
+//! every attempt before it does not use up the retry budget (one that
+//! restarted from zero and broke off no further than before does, so a server
+//! that has no validator or ignores `Range` and always cuts the body short
+//! cannot keep us looping). A partial that already holds every declared byte
+//! is verified and committed without a request.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use bytes::Bytes;
 use deps_manifest::Digest;
 use deps_store::{Committed, PartialMeta, VerifiedWriter};
 use futures_util::StreamExt;
 use reqwest::StatusCode;
-use reqwest::header::{
-    AUTHORIZATION, CONTENT_RANGE, ETAG, HeaderValue, IF_RANGE, LAST_MODIFIED, RANGE, WWW_AUTHENTICATE,
-};
+use reqwest::header::{AUTHORIZATION, CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE};
 use tokio::sync::mpsc;
 
-use crate::fetch::{Failure, exhausted, send_failure};
-use crate::retry::{is_transient_status, retry_after};
+use crate::headers::{authorization, header};
+use crate::retry::{Failure, RetryState, classify, send_failure};
 use crate::{Error, HttpClient, RetryPolicy, redact};
 
 /// Chunks buffered between the network and the writer thread.
@@ -83,33 +81,25 @@ impl HttpClient {
         req: DownloadRequest,
         progress: &(dyn Fn(u64, u64) + Send + Sync),
     ) -> Result<Committed, Error> {
-        let started = Instant::now();
-        let mut retry = 0;
+        let mut state = RetryState::new();
         loop {
-            let mut advanced = false;
-            match self.download_once(&req, progress, &mut advanced).await {
+            let mut reached = 0;
+            match self.download_once(&req, progress, &mut reached).await {
                 Ok(done) => return Ok(done),
-                Err(Failure::Fatal(err)) => return Err(err),
-                Err(Failure::Transient(err, wait)) => {
-                    if advanced {
-                        retry = 0;
-                    }
-                    if retry >= req.policy.max_retries() {
-                        return Err(exhausted(&req.url, retry, started, err));
-                    }
-                    tracing::debug!(url = %redact(&req.url), retry, error = %err, "retrying download");
-                    tokio::time::sleep(req.policy.delay(retry, wait)).await;
-                    retry += 1;
+                Err(failure) => {
+                    state.reached(reached);
+                    state.wait_or_give_up(&req.url, &req.policy, failure).await?;
                 }
             }
         }
     }
 
+    /// One attempt; `reached` is set to the furthest byte offset the partial got to.
     async fn download_once(
         &self,
         req: &DownloadRequest,
         progress: &(dyn Fn(u64, u64) + Send + Sync),
-        advanced: &mut bool,
+        reached: &mut u64,
     ) -> Result<Committed, Failure> {
         let url = redact(&req.url);
         let fatal = |e: Error| Failure::Fatal(e);
@@ -125,15 +115,11 @@ impl HttpClient {
             Opened::Writer(writer, validator) => (*writer, validator),
         };
         let offset = writer.offset();
+        *reached = offset;
 
         let mut request = self.inner().get(&req.url);
         if let Some(value) = &req.authorization {
-            let mut value = HeaderValue::from_str(value).map_err(|_| {
-                let reason = "the Authorization value is not a valid header value".to_owned();
-                fatal(Error::Protocol { url: url.clone(), reason })
-            })?;
-            value.set_sensitive(true);
-            request = request.header(AUTHORIZATION, value);
+            request = request.header(AUTHORIZATION, authorization(&req.url, value)?);
         }
         let ranged = offset > 0 && validator.is_some();
         if let (true, Some(validator)) = (ranged, &validator) {
@@ -164,17 +150,7 @@ impl HttpClient {
                 let reason = "server refused the resume range; starting over".to_owned();
                 return Err(Failure::Transient(Error::Protocol { url, reason }, None));
             }
-            StatusCode::UNAUTHORIZED => {
-                let www_authenticate = header(response.headers(), WWW_AUTHENTICATE);
-                return Err(fatal(Error::Unauthorized { url, www_authenticate }));
-            }
-            s if is_transient_status(s) => {
-                return Err(Failure::Transient(
-                    Error::Status { url, status: s.as_u16() },
-                    retry_after(response.headers()),
-                ));
-            }
-            s => return Err(fatal(Error::Status { url, status: s.as_u16() })),
+            s => return Err(classify(&req.url, s, response.headers())),
         }
         // Without a declared size, the total is what the server announces (0: unknown).
         let total = req.size.or(response.content_length().map(|len| start + len)).unwrap_or(0);
@@ -220,8 +196,7 @@ impl HttpClient {
             match chunk {
                 Ok(chunk) => {
                     current += chunk.len() as u64;
-                    // Progress means a longer partial than this attempt started with.
-                    *advanced = current > offset;
+                    *reached = current;
                     if !send(Write::Chunk(chunk)).await {
                         break;
                     }
@@ -293,10 +268,6 @@ fn content_range_start(headers: &reqwest::header::HeaderMap) -> Option<u64> {
     let value = headers.get(CONTENT_RANGE)?.to_str().ok()?;
     let range = value.strip_prefix("bytes ")?;
     range.split(['-', '/']).next()?.trim().parse().ok()
-}
-
-fn header(headers: &reqwest::header::HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {
-    headers.get(name)?.to_str().ok().map(str::to_owned)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod client;
 mod download;
 mod error;
 mod fetch;
+mod headers;
 mod registry;
 mod retry;
 

@@ -1,14 +1,26 @@
-//! Retry schedules and the one explicit "is this transient?" test.
+//! Retry schedules, the one explicit "is this transient?" test, and the one
+//! retry loop.
 //!
 //! Transient: connection failures, timeouts, bodies that break off, and HTTP
 //! 408, 429 and 5xx. Everything else (404, 403, a digest mismatch) fails at
-//! once. A `Retry-After` header replaces the computed delay, capped so a
+//! once; 401 is final here and carries its challenge to the registry's auth
+//! layer. A `Retry-After` header replaces the computed delay, capped so a
 //! hostile server cannot park us for hours.
+//!
+//! [`RetryState`] counts the retries of one request or download. A download
+//! that gets further than any attempt before it earns its budget back; one
+//! that restarts from zero (no validator, or the server ignores `Range`) and
+//! breaks off no further than before does not, so a server that always cuts
+//! the body short at the same point cannot keep us looping.
 
-use std::time::{Duration, SystemTime};
+use std::future::Future;
+use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::{HeaderMap, RETRY_AFTER, WWW_AUTHENTICATE};
+
+use crate::headers::header;
+use crate::{Error, redact};
 
 /// Longest `Retry-After` we honour.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
@@ -62,6 +74,101 @@ impl RetryPolicy {
             half + half.mul_f64(rand::random::<f64>())
         } else {
             exp
+        }
+    }
+}
+
+/// The outcome of one failed attempt.
+pub(crate) enum Failure {
+    /// Worth another try, after the server's `Retry-After` if it sent one.
+    Transient(Error, Option<Duration>),
+    /// Final.
+    Fatal(Error),
+}
+
+/// The failure an unsuccessful status stands for: 401 is final and keeps its
+/// challenge, 408/429/5xx are transient (after `Retry-After`), the rest final.
+pub(crate) fn classify(url: &str, status: StatusCode, headers: &HeaderMap) -> Failure {
+    if status == StatusCode::UNAUTHORIZED {
+        let www_authenticate = header(headers, WWW_AUTHENTICATE);
+        return Failure::Fatal(Error::Unauthorized { url: redact(url), www_authenticate });
+    }
+    let err = Error::Status { url: redact(url), status: status.as_u16() };
+    if is_transient_status(status) {
+        Failure::Transient(err, retry_after(headers))
+    } else {
+        Failure::Fatal(err)
+    }
+}
+
+/// A send (or body read) that failed before a whole answer: transient or not.
+pub(crate) fn send_failure(url: &str, source: reqwest::Error) -> Failure {
+    let transient = is_transient_error(&source);
+    let err = Error::Request { url: redact(url), source };
+    if transient { Failure::Transient(err, None) } else { Failure::Fatal(err) }
+}
+
+/// The retry budget of one request or download: retries used, when it started,
+/// and the furthest byte offset any attempt reached.
+#[derive(Debug)]
+pub(crate) struct RetryState {
+    started: Instant,
+    retries: u32,
+    furthest: u64,
+}
+
+impl RetryState {
+    /// A fresh budget, starting now.
+    pub(crate) fn new() -> Self {
+        Self { started: Instant::now(), retries: 0, furthest: 0 }
+    }
+
+    /// Records that an attempt got to byte `reached`; past every earlier attempt, the budget is restored.
+    pub(crate) fn reached(&mut self, reached: u64) {
+        if reached > self.furthest {
+            self.furthest = reached;
+            self.retries = 0;
+        }
+    }
+
+    /// After a failed attempt: waits before the next one, or returns the error
+    /// to give up with (a final failure, or the budget is spent).
+    pub(crate) async fn wait_or_give_up(
+        &mut self,
+        url: &str,
+        policy: &RetryPolicy,
+        failure: Failure,
+    ) -> Result<(), Error> {
+        let (err, wait) = match failure {
+            Failure::Fatal(err) => return Err(err),
+            Failure::Transient(err, wait) => (err, wait),
+        };
+        if self.retries >= policy.max_retries() {
+            return Err(Error::RetriesExhausted {
+                url: redact(url),
+                retries: self.retries,
+                elapsed: self.started.elapsed(),
+                last: Box::new(err),
+            });
+        }
+        tracing::debug!(url = %redact(url), retry = self.retries, error = %err, "retrying");
+        tokio::time::sleep(policy.delay(self.retries, wait)).await;
+        self.retries += 1;
+        Ok(())
+    }
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or `policy`'s retries are spent.
+pub(crate) async fn retrying<T, F, Fut>(url: &str, policy: &RetryPolicy, mut attempt: F) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Failure>>,
+{
+    let mut state = RetryState::new();
+    loop {
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(failure) => state.wait_or_give_up(url, policy, failure).await?,
         }
     }
 }
@@ -129,6 +236,46 @@ mod tests {
         assert!(d <= Duration::from_secs(30) && d >= Duration::from_secs(28), "{d:?}");
         h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn classify_keeps_the_challenge_and_retry_after() {
+        let mut h = HeaderMap::new();
+        h.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"r\""));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("2"));
+        let failure = classify("http://u:p@h/x", StatusCode::UNAUTHORIZED, &h);
+        assert!(matches!(
+            failure,
+            Failure::Fatal(Error::Unauthorized { url, www_authenticate: Some(c) }) if url == "http://h/x" && c == "Bearer realm=\"r\""
+        ));
+        let failure = classify("http://h/x", StatusCode::SERVICE_UNAVAILABLE, &h);
+        assert!(
+            matches!(failure, Failure::Transient(Error::Status { status: 503, .. }, Some(d)) if d == Duration::from_secs(2))
+        );
+        let failure = classify("http://h/x", StatusCode::NOT_FOUND, &h);
+        assert!(matches!(failure, Failure::Fatal(Error::Status { status: 404, .. })));
+    }
+
+    #[test]
+    fn only_getting_further_than_before_restores_the_budget() {
+        let mut state = RetryState { started: Instant::now(), retries: 2, furthest: 100 };
+        state.reached(100);
+        assert_eq!(state.retries, 2, "as far as before: no progress");
+        state.reached(40);
+        assert_eq!(state.retries, 2, "a restart from zero that broke off earlier");
+        state.reached(101);
+        assert_eq!((state.retries, state.furthest), (0, 101));
+    }
+
+    #[tokio::test]
+    async fn the_budget_runs_out_after_max_retries() {
+        let policy = RetryPolicy::manifest().with_base(Duration::from_millis(1)).with_max_retries(2);
+        let mut state = RetryState::new();
+        let transient = || Failure::Transient(Error::Status { url: "u".into(), status: 503 }, None);
+        state.wait_or_give_up("u", &policy, transient()).await.unwrap();
+        state.wait_or_give_up("u", &policy, transient()).await.unwrap();
+        let err = state.wait_or_give_up("u", &policy, transient()).await.unwrap_err();
+        assert!(matches!(err, Error::RetriesExhausted { retries: 2, .. }), "{err:?}");
     }
 
     #[test]

@@ -22,10 +22,10 @@ use reqwest::StatusCode;
 use super::challenge::{self, Challenge};
 use super::credentials::{self, Credential};
 use super::endpoint::Endpoint;
-use super::request::{read_body, retrying, send_failure};
 use super::token::Token;
-use crate::fetch::Failure;
-use crate::retry::{is_transient_status, retry_after};
+use crate::fetch::read_body;
+use crate::headers::authorization;
+use crate::retry::{Failure, classify, retrying, send_failure};
 use crate::{Error, HttpClient, RegistryConfig, RetryPolicy, check_scheme, redact};
 
 /// Largest token endpoint answer read.
@@ -190,7 +190,7 @@ impl Auth {
         let attempt = || async {
             let mut request = self.http.inner().get(&url);
             if let Some(basic) = &basic {
-                request = request.header(reqwest::header::AUTHORIZATION, basic.as_str());
+                request = request.header(reqwest::header::AUTHORIZATION, authorization(&url, basic)?);
             }
             let response = request.send().await.map_err(|e| send_failure(&url, e))?;
             let status = response.status();
@@ -212,12 +212,7 @@ impl Auth {
                 return Err(Failure::Fatal(unauthorized(ep, reason)));
             }
             if !status.is_success() {
-                let err = Error::Status { url: redact(&url), status: status.as_u16() };
-                return Err(if is_transient_status(status) {
-                    Failure::Transient(err, retry_after(response.headers()))
-                } else {
-                    Failure::Fatal(err)
-                });
+                return Err(classify(&url, status, response.headers()));
             }
             let body = read_body(response, &url, MAX_TOKEN_BYTES).await?;
             Token::parse(&body, Instant::now(), SystemTime::now())

@@ -14,13 +14,14 @@ use std::sync::Arc;
 use deps_manifest::Digest;
 use deps_store::Committed;
 use reqwest::Method;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
 
 use super::auth::{Auth, unauthorized};
 use super::endpoint::{self, Endpoint, check_reference};
 use super::manifest::{self, FetchedManifest, MAX_MANIFEST_BYTES, ManifestHead};
-use super::request::{header, read_body, retrying, send_failure, status_failure};
-use crate::fetch::Failure;
+use crate::fetch::read_body;
+use crate::headers::{authorization, header};
+use crate::retry::{Failure, classify, retrying, send_failure};
 use crate::{DownloadRequest, Error, HttpClient, RegistryConfig};
 
 /// The registry's digest header.
@@ -78,7 +79,7 @@ impl RegistryClient {
         let served = header(&headers, CONTENT_DIGEST).and_then(|d| d.parse::<Digest>().ok());
         let wanted: Vec<&Digest> = asked.iter().chain(expected).chain(served.iter()).collect();
         let digest = manifest::verify(&url, &bytes, &wanted)?;
-        let media_type = manifest::media_type(header(&headers, CONTENT_TYPE.as_str()).as_deref(), &bytes);
+        let media_type = manifest::media_type(header(&headers, CONTENT_TYPE).as_deref(), &bytes);
         Ok(FetchedManifest { bytes, media_type, digest })
     }
 
@@ -96,10 +97,10 @@ impl RegistryClient {
             return Ok(None);
         };
         let served = header(&headers, CONTENT_DIGEST).and_then(|d| d.parse::<Digest>().ok());
-        let media_type = header(&headers, CONTENT_TYPE.as_str())
+        let media_type = header(&headers, CONTENT_TYPE)
             .map(|ct| ct.split(';').next().unwrap_or_default().trim().to_owned())
             .filter(|ct| deps_manifest::media::MANIFEST_ACCEPT.contains(&ct.as_str()));
-        let size = header(&headers, CONTENT_LENGTH.as_str()).and_then(|n| n.parse::<u64>().ok());
+        let size = header(&headers, CONTENT_LENGTH).and_then(|n| n.parse::<u64>().ok());
         match (asked.or(served), media_type, size) {
             (Some(digest), Some(media_type), Some(size)) => {
                 Ok(Some(ManifestHead { digest, media_type, size }))
@@ -181,18 +182,13 @@ impl RegistryClient {
         &self,
         method: Method,
         url: &str,
-        authorization: Option<&str>,
+        auth_header: Option<&str>,
     ) -> Result<Option<Answer>, Failure> {
         let head = method == Method::HEAD;
         let mut request =
             self.inner.http.inner().request(method, url).header(ACCEPT, manifest::accept_header());
-        if let Some(value) = authorization {
-            let mut value = HeaderValue::from_str(value).map_err(|_| {
-                let reason = "the Authorization value is not a valid header value".to_owned();
-                Failure::Fatal(Error::Protocol { url: crate::redact(url), reason })
-            })?;
-            value.set_sensitive(true);
-            request = request.header(AUTHORIZATION, value);
+        if let Some(value) = auth_header {
+            request = request.header(AUTHORIZATION, authorization(url, value)?);
         }
         let response = request.send().await.map_err(|e| send_failure(url, e))?;
         let status = response.status();
@@ -200,7 +196,7 @@ impl RegistryClient {
             return Ok(None);
         }
         if !status.is_success() {
-            return Err(status_failure(url, &response));
+            return Err(classify(url, status, response.headers()));
         }
         let headers = response.headers().clone();
         let body = if head { Vec::new() } else { read_body(response, url, MAX_MANIFEST_BYTES).await? };

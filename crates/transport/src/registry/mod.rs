@@ -13,7 +13,6 @@ mod config;
 mod credentials;
 mod endpoint;
 mod manifest;
-mod request;
 mod token;
 
 pub use client::RegistryClient;
