@@ -1,11 +1,9 @@
-//! Each fault the mirror can inject either heals through retries and resumes,
-//! or fails with an error naming the item; either way nothing incomplete is
-//! left at a final path or marked cached.
+//! Faults seen through the manager: a transient one heals through retries and
+//! resumes, a persistent one fails with an error naming the item; either way
+//! nothing incomplete is left at a final path or marked cached. Manifest
+//! fetches retry too, and a cached manifest is replaced only after success.
 
-use std::time::Duration;
-
-use deps_manager::{DownloadOptions, HttpClient};
-use deps_transport::ClientConfig;
+use deps_manager::DownloadOptions;
 use xtask::mirror::Fault;
 
 use crate::support::{Env, files_under, read_json};
@@ -21,71 +19,22 @@ fn os_image(env: &Env) -> (String, u64) {
     (path, image["size"].as_u64().unwrap())
 }
 
-async fn heals(fault: Fault, times: u32) -> Env {
-    let env = Env::new().await;
-    let (path, _) = os_image(&env);
-    env.mirror.set_fault(&path, fault, Some(times));
-    env.manager().download(KIND, ARCH, DownloadOptions::default()).await.unwrap();
-    env.manager().verify(KIND, ARCH).unwrap();
-    env
-}
-
+/// The full fault matrix (each status, Retry-After, truncation, reset, stall,
+/// ignored ranges, wrong bytes) is covered against the transport alone in
+/// `crates/transport/tests/download.rs`. Here one fault of each outcome goes
+/// through the manager: its cache layout, its resume, its manifest cache.
 #[tokio::test]
-async fn server_errors_are_retried() {
-    let env = heals(Fault::Status(503), 2).await;
-    let (path, _) = os_image(&env);
-    assert_eq!(env.gets_under(&path).len(), 3);
-}
-
-#[tokio::test]
-async fn too_many_requests_waits_for_retry_after() {
-    let started = std::time::Instant::now();
-    heals(Fault::TooManyRequests { retry_after_secs: 1 }, 1).await;
-    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After honoured");
-}
-
-#[tokio::test]
-async fn truncated_body_resumes_with_range() {
+async fn a_transient_fault_heals_and_the_run_succeeds() {
     let env = Env::new().await;
     let (path, size) = os_image(&env);
     env.mirror.set_fault(&path, Fault::Truncate { after: size / 2 }, Some(1));
     env.manager().download(KIND, ARCH, DownloadOptions::default()).await.unwrap();
     let gets = env.gets_under(&path);
     assert_eq!(gets.len(), 2, "{gets:?}");
-    assert!(gets[1].range.is_some(), "second request resumes: {gets:?}");
+    assert!(gets[1].range.is_some(), "the retry resumes the partial: {gets:?}");
     assert!(env.mirror.bytes_served(&path) < size + size / 5);
+    assert!(env.manager().vmconfig_manifest_cache_path(KIND, ARCH).unwrap().exists());
     env.manager().verify(KIND, ARCH).unwrap();
-}
-
-#[tokio::test]
-async fn connection_reset_mid_body_resumes() {
-    let env = Env::new().await;
-    let (path, size) = os_image(&env);
-    env.mirror.set_fault(&path, Fault::ResetAfter { after: size / 3 }, Some(1));
-    env.manager().download(KIND, ARCH, DownloadOptions::default()).await.unwrap();
-    env.manager().verify(KIND, ARCH).unwrap();
-}
-
-#[tokio::test]
-async fn server_ignoring_range_restarts_from_zero() {
-    let env = Env::new().await;
-    let (path, size) = os_image(&env);
-    env.mirror.set_fault(&path, Fault::Truncate { after: size / 2 }, Some(1));
-    env.mirror.set_fault(&path, Fault::IgnoreRange, None);
-    env.manager().download(KIND, ARCH, DownloadOptions::default()).await.unwrap();
-    env.manager().verify(KIND, ARCH).unwrap();
-}
-
-#[tokio::test]
-async fn stalled_body_times_out_and_resumes() {
-    let env = Env::new().await;
-    let (path, size) = os_image(&env);
-    env.mirror.set_fault(&path, Fault::Stall { after: size / 2, duration: Duration::from_secs(5) }, Some(1));
-    let config = ClientConfig { read_timeout: Duration::from_millis(300), ..ClientConfig::default() };
-    let manager = env.manager().with_client(HttpClient::new(&config).unwrap());
-    manager.download(KIND, ARCH, DownloadOptions::default()).await.unwrap();
-    assert!(env.gets_under(&path).len() >= 2);
-    manager.verify(KIND, ARCH).unwrap();
 }
 
 /// Asserts a failed first run left nothing incomplete behind.
@@ -104,9 +53,10 @@ fn assert_nothing_incomplete(env: &Env) {
 }
 
 #[tokio::test]
-async fn wrong_bytes_fail_with_a_digest_mismatch_naming_the_item() {
+async fn a_persistent_fault_fails_naming_the_item_and_nothing_incomplete_is_cached() {
     let env = Env::new().await;
     let (path, _) = os_image(&env);
+    // Every attempt serves a whole body of the right length and the wrong bytes.
     env.mirror.set_fault(&path, Fault::WrongBytes, None);
     let err = env.manager().download(KIND, ARCH, DownloadOptions::default()).await.unwrap_err();
     let msg = err.to_string();
@@ -117,28 +67,6 @@ async fn wrong_bytes_fail_with_a_digest_mismatch_naming_the_item() {
         .filter(|f| f.starts_with("vmconfig/artifacts/os-image/"))
         .collect();
     assert!(partials.is_empty(), "a corrupt partial is not kept: {partials:?}");
-}
-
-#[tokio::test]
-async fn not_found_fails_at_once() {
-    let env = Env::new().await;
-    let (path, _) = os_image(&env);
-    env.mirror.set_fault(&path, Fault::Status(404), None);
-    let err = env.manager().download(KIND, ARCH, DownloadOptions::default()).await.unwrap_err();
-    assert!(err.to_string().contains("os-image") && err.to_string().contains("404"), "{err}");
-    assert_eq!(env.gets_under(&path).len(), 1, "no retries for 404");
-    assert_nothing_incomplete(&env);
-}
-
-#[tokio::test]
-async fn persistent_server_errors_fail_after_retries() {
-    let env = Env::new().await;
-    let (path, _) = os_image(&env);
-    env.mirror.set_fault(&path, Fault::Status(500), None);
-    let err = env.manager().download(KIND, ARCH, DownloadOptions::default()).await.unwrap_err();
-    let msg = err.to_string();
-    assert!(msg.contains("os-image") && msg.contains("retries"), "{msg}");
-    assert_nothing_incomplete(&env);
 }
 
 #[tokio::test]
