@@ -6,6 +6,7 @@
 mod support;
 
 mod download;
+mod failures;
 mod faults;
 mod hostile;
 mod images;

@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use deps_manager::{DownloadEvent, DownloadOptions, Manager, RegistryConfig, RetryPolicy};
+use deps_manager::{
+    ClientConfig, DownloadEvent, DownloadOptions, HttpClient, Manager, RegistryClient, RegistryConfig,
+    RetryPolicy,
+};
 use serde_json::Value;
 use xtask::mirror::Mirror;
 
@@ -43,16 +46,26 @@ impl Env {
     /// A manager on this mirror and cache with fast retries; images and charts
     /// come through the mirror's registry.
     pub fn manager(&self) -> Manager {
-        let registry = RegistryConfig {
+        Manager::new(self.mirror.base_url(), self.cache_dir())
+            .unwrap()
+            .with_retry_policies(fast(3), fast(5))
+            .with_registry_config(self.registry_config())
+    }
+
+    /// Registry settings that pull through the mirror's registry with fast retries.
+    pub fn registry_config(&self) -> RegistryConfig {
+        RegistryConfig {
             mirror: Some(self.mirror.base_url()),
             manifest_policy: fast(3),
             blob_policy: fast(5),
             ..RegistryConfig::default()
-        };
-        Manager::new(self.mirror.base_url(), self.cache_dir())
-            .unwrap()
-            .with_retry_policies(fast(3), fast(5))
-            .with_registry_config(registry)
+        }
+    }
+
+    /// A registry client with [`Env::registry_config`].
+    pub fn registry_client(&self) -> RegistryClient {
+        let http = HttpClient::new(&ClientConfig::default()).unwrap();
+        RegistryClient::new(http, self.registry_config())
     }
 
     /// The mirror's manifest file, parsed.

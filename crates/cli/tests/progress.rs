@@ -79,6 +79,33 @@ async fn json_dry_run_is_one_object_and_nothing_else_on_stdout() {
         message.contains("Would download") && message.contains("vmconfig/artifacts/os-image/"),
         "{message}"
     );
+    let plan = &reports[0]["plan"];
+    let missing = plan["missing"].as_array().unwrap();
+    assert!(missing.iter().any(|f| f["name"] == "os-image" && f["size"].as_u64() > Some(0)), "{plan}");
+    assert_eq!(plan["target"], "knc_debian-13_arm64", "{plan}");
+    assert!(plan["shared"]["component_images"].as_u64() > Some(0), "{plan}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_run_ends_with_a_summary_listing_every_failure() {
+    let env = Env::new(1000).await;
+    let (path, _) = env.os_image();
+    env.mirror.set_fault(&path, Fault::Status(404), None);
+    let out = output(env.deps(&["download", "--arch", "arm64", "--json"])).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let events: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let summary = events.last().unwrap();
+    assert_eq!(summary["type"], "summary", "{stdout}");
+    assert_eq!(summary["failed"], 1, "{summary}");
+    assert!(summary["downloaded"].as_u64().unwrap() > 3, "the other items finished: {summary}");
+    let failure = &summary["failures"][0];
+    assert_eq!(failure["name"], "os-image", "{summary}");
+    assert!(failure["error"].as_str().unwrap().contains("404"), "{summary}");
+    assert!(failure["hint"].as_str().unwrap().contains("does not have it"), "{summary}");
+    let failed: Vec<_> = events.iter().filter(|e| e["type"] == "failed").collect();
+    assert_eq!(failed.len(), 1, "{stdout}");
+    assert_eq!(failed[0]["error"], failed[0]["message"], "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

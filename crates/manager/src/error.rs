@@ -355,3 +355,55 @@ fn oci_cause(err: &deps_oci::Error) -> Cause<'_> {
         | O::HelmIgnore { .. } => Cause::Manifest,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn disk_full(path: &str) -> deps_store::Error {
+        let source = io::Error::from_raw_os_error(28); // ENOSPC
+        deps_store::Error::Io { action: "write", path: path.into(), source }
+    }
+
+    #[test]
+    fn a_full_disk_is_blamed_on_the_disk_wherever_it_happens() {
+        let via_download =
+            Error::download("kubectl", deps_transport::Error::Store(disk_full("/c/a.partial")));
+        let via_layout = Error::layout("img", deps_oci::Error::Store(disk_full("/c/blobs/sha256/ab")));
+        let direct = Error::Store(disk_full("/c/manifests/x.json"));
+        for err in [via_download, via_layout, direct] {
+            let hint = err.hint().unwrap();
+            assert!(hint.contains("disk holding /c/") && hint.contains("is full"), "{hint}");
+            assert!(!hint.contains("manifest is at fault"), "{hint}");
+        }
+    }
+
+    #[test]
+    fn each_kind_of_failure_gets_its_own_advice() {
+        let status = |status| deps_transport::Error::Status { url: "https://m/x".into(), status };
+        let not_found = Error::download("kubectl", status(404));
+        assert!(matches!(not_found.cause(), Cause::NotFound));
+        assert!(!not_found.hint().unwrap().contains("again"), "a 404 does not heal by retrying");
+        let flaky = deps_transport::Error::RetriesExhausted {
+            url: "https://m/x".into(),
+            retries: 5,
+            elapsed: Duration::from_secs(7),
+            last: Box::new(status(503)),
+        };
+        assert!(matches!(Error::download("kubectl", flaky).cause(), Cause::Network));
+        let mismatch = deps_store::Error::DigestMismatch {
+            path: "/c/x".into(),
+            expected: "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+                .parse()
+                .unwrap(),
+            actual: "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+                .parse()
+                .unwrap(),
+        };
+        let wrong = Error::download("kubectl", deps_transport::Error::Store(mismatch));
+        assert!(wrong.hint().unwrap().contains("do not match the manifest's digest"));
+        assert!(Error::rejected("chart x", "bad").hint().unwrap().contains("manifest is at fault"));
+    }
+}

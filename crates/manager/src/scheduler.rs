@@ -186,3 +186,107 @@ impl Scheduler {
         Arc::clone(slots.entry(host.to_owned()).or_insert_with(|| Arc::new(Semaphore::new(limit.max(1)))))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::sync::Notify;
+
+    use super::*;
+    use crate::events::DownloadEvent;
+
+    /// Each (type, name) emitted.
+    type Seen = Arc<Mutex<Vec<(Ev, String)>>>;
+
+    /// Events that record each (type, name).
+    fn recorder() -> (Events, Seen) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&seen);
+        let events = Events::new(Some(Arc::new(move |e: &DownloadEvent| {
+            sink.lock().unwrap().push((e.kind, e.name.clone()));
+        })));
+        (events, seen)
+    }
+
+    fn ok(name: &str) -> Unit {
+        let target = Target::Artifact(name.to_owned());
+        Unit::new(name, None, 1, async move { Ok(Finished { target, bytes: 1 }) })
+    }
+
+    fn fails(name: &str) -> Unit {
+        let reason = format!("{name} is broken");
+        Unit::new(name, None, 1, async move { Err(Error::rejected("test", reason)) })
+    }
+
+    #[tokio::test]
+    async fn a_failure_lets_every_other_unit_finish() {
+        let (events, seen) = recorder();
+        let scheduler = Scheduler::new(2, false, events);
+        let outcome = scheduler.run(vec![vec![ok("a")], vec![fails("b"), ok("c")], vec![ok("d")]]).await;
+        let mut done: Vec<_> = outcome.done.iter().map(|t| format!("{t:?}")).collect();
+        done.sort();
+        assert_eq!(done, [r#"Artifact("a")"#, r#"Artifact("c")"#, r#"Artifact("d")"#]);
+        assert_eq!(outcome.failures.len(), 1);
+        assert_eq!(outcome.failures[0].item, "b");
+        let seen = seen.lock().unwrap();
+        assert!(seen.contains(&(Ev::Failed, "b".to_owned())));
+        assert_eq!(seen.iter().filter(|(kind, _)| *kind == Ev::Done).count(), 3);
+    }
+
+    #[tokio::test]
+    async fn fail_fast_aborts_what_is_still_running() {
+        let (events, seen) = recorder();
+        let scheduler = Scheduler::new(4, true, events);
+        let never = Arc::new(Notify::new());
+        let waiting = Arc::clone(&never);
+        let stuck = Unit::new("stuck", None, 1, async move {
+            waiting.notified().await;
+            Ok(Finished { target: Target::Artifact("stuck".to_owned()), bytes: 1 })
+        });
+        let outcome = scheduler.run(vec![vec![stuck], vec![fails("b")]]).await;
+        assert_eq!(outcome.failures.len(), 1);
+        assert!(outcome.done.is_empty(), "{:?}", outcome.done);
+        assert!(!seen.lock().unwrap().contains(&(Ev::Done, "stuck".to_owned())));
+    }
+
+    #[tokio::test]
+    async fn a_lane_runs_in_order_and_a_host_limit_holds() {
+        let (events, _) = recorder();
+        let scheduler = Scheduler::new(8, false, events);
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let unit = |name: &'static str| {
+            let (running, most, order) = (Arc::clone(&running), Arc::clone(&most), Arc::clone(&order));
+            Unit::new(name, None, 1, async move {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+                order.lock().unwrap().push(name);
+                running.fetch_sub(1, Ordering::SeqCst);
+                Ok(Finished { target: Target::Artifact(name.to_owned()), bytes: 1 })
+            })
+            .with_host_limit(Some(("public.ecr.aws".to_owned(), 1)))
+        };
+        let outcome =
+            scheduler.run(vec![vec![unit("a1"), unit("a2")], vec![unit("b1")], vec![unit("c1")]]).await;
+        assert_eq!(outcome.done.len(), 4);
+        assert_eq!(most.load(Ordering::SeqCst), 1, "one at a time on a host limited to 1");
+        let order = order.lock().unwrap();
+        let position = |name| order.iter().position(|n| *n == name).unwrap();
+        assert!(position("a1") < position("a2"), "{order:?}");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_unit_is_a_failure_named_after_its_lane() {
+        let (events, _) = recorder();
+        let scheduler = Scheduler::new(2, false, events);
+        let panics = Unit::new("boom", None, 1, async { panic!("a bug") });
+        let outcome = scheduler.run(vec![vec![panics], vec![ok("fine")]]).await;
+        assert_eq!(outcome.done.len(), 1);
+        assert_eq!(outcome.failures.len(), 1);
+        assert_eq!(outcome.failures[0].item, "boom");
+        assert!(matches!(outcome.failures[0].error, Error::Task(_)));
+        assert!(matches!(outcome.failures[0].error.cause(), crate::Cause::Bug));
+    }
+}
