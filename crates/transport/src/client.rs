@@ -28,8 +28,6 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Longest silence between two reads of a response.
     pub read_timeout: Duration,
-    /// Hosts that may be reached over plain http (`*`: every host); loopback always may.
-    pub insecure_hosts: Vec<String>,
 }
 
 impl Default for ClientConfig {
@@ -40,7 +38,6 @@ impl Default for ClientConfig {
             extra_ca_cert: None,
             connect_timeout: Duration::from_secs(15),
             read_timeout: Duration::from_secs(30),
-            insecure_hosts: Vec::new(),
         }
     }
 }
@@ -49,7 +46,6 @@ impl Default for ClientConfig {
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     inner: reqwest::Client,
-    insecure_hosts: Vec<String>,
 }
 
 impl HttpClient {
@@ -69,17 +65,12 @@ impl HttpClient {
             }
         }
         let inner = builder.build().map_err(Error::Client)?;
-        Ok(Self { inner, insecure_hosts: config.insecure_hosts.clone() })
+        Ok(Self { inner })
     }
 
-    /// Wraps a client the caller configured (no hosts listed as insecure).
+    /// Wraps a client the caller configured.
     pub fn from_reqwest(inner: reqwest::Client) -> Self {
-        Self { inner, insecure_hosts: Vec::new() }
-    }
-
-    /// [`check_scheme`] with the insecure hosts this client was configured with.
-    pub fn check_url(&self, url: &str) -> Result<(), Error> {
-        check_scheme(url, &self.insecure_hosts)
+        Self { inner }
     }
 
     /// The underlying reqwest client.
@@ -180,16 +171,6 @@ mod tests {
         for url in ["http://10.0.0.1/", "http://[::2]/", "http://example.com/", "file:///tmp/x"] {
             assert!(!is_loopback_url(&url::Url::parse(url).unwrap()), "{url}");
         }
-    }
-
-    #[test]
-    fn client_checks_urls_against_its_insecure_hosts() {
-        let config = ClientConfig { insecure_hosts: vec!["mirror.lan".into()], ..ClientConfig::default() };
-        let client = HttpClient::new(&config).unwrap();
-        assert!(client.check_url("http://mirror.lan/x").is_ok());
-        assert!(client.check_url("http://other.lan/x").is_err());
-        let plain = HttpClient::from_reqwest(reqwest::Client::new());
-        assert!(plain.check_url("http://mirror.lan/x").is_err());
     }
 
     #[test]

@@ -14,5 +14,5 @@ mod retry;
 pub use client::{ClientConfig, HttpClient, check_scheme, is_loopback_host, is_loopback_url};
 pub use download::DownloadRequest;
 pub use error::{Error, redact};
-pub use registry::{FetchedManifest, ManifestHead, RegistryClient, RegistryConfig};
+pub use registry::{FetchedManifest, RegistryClient, RegistryConfig};
 pub use retry::RetryPolicy;

@@ -1,4 +1,4 @@
-//! The registry client: manifests (GET and HEAD) and blobs of one repository,
+//! The registry client: manifests and blobs of one repository,
 //! each request wrapped in the auth layer: send with the preemptive header,
 //! and on a 401 renew once and resend; a second 401 is final.
 //!
@@ -13,12 +13,11 @@ use std::sync::Arc;
 
 use deps_manifest::Digest;
 use deps_store::Committed;
-use reqwest::Method;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap};
 
 use super::auth::{Auth, unauthorized};
 use super::endpoint::{self, Endpoint, check_reference};
-use super::manifest::{self, FetchedManifest, MAX_MANIFEST_BYTES, ManifestHead};
+use super::manifest::{self, FetchedManifest, MAX_MANIFEST_BYTES};
 use crate::fetch::read_body;
 use crate::headers::{authorization, header};
 use crate::retry::{Failure, classify, retrying, send_failure};
@@ -46,7 +45,7 @@ impl std::fmt::Debug for RegistryClient {
     }
 }
 
-/// An answer whose body was read (empty for HEAD): headers and bytes.
+/// An answer whose body was read: headers and bytes.
 type Answer = (HeaderMap, Vec<u8>);
 
 impl RegistryClient {
@@ -68,7 +67,7 @@ impl RegistryClient {
         let ep = self.endpoint(registry, repository)?;
         let asked = check_reference(reference)?;
         let url = ep.manifest_url(reference);
-        let Some((headers, bytes)) = self.manifest_request(&ep, Method::GET, &url).await? else {
+        let Some((headers, bytes)) = self.manifest_request(&ep, &url).await? else {
             return Err(Error::ManifestUnknown {
                 registry: ep.display_registry(),
                 repository: ep.repository.clone(),
@@ -81,37 +80,6 @@ impl RegistryClient {
         let digest = manifest::verify(&url, &bytes, &wanted)?;
         let media_type = manifest::media_type(header(&headers, CONTENT_TYPE).as_deref(), &bytes);
         Ok(FetchedManifest { bytes, media_type, digest })
-    }
-
-    /// HEADs a manifest: its digest, media type and size, or `None` when the registry has no such manifest.
-    pub async fn head_manifest(
-        &self,
-        registry: &str,
-        repository: &str,
-        reference: &str,
-    ) -> Result<Option<ManifestHead>, Error> {
-        let ep = self.endpoint(registry, repository)?;
-        let asked = check_reference(reference)?;
-        let url = ep.manifest_url(reference);
-        let Some((headers, _)) = self.manifest_request(&ep, Method::HEAD, &url).await? else {
-            return Ok(None);
-        };
-        let served = header(&headers, CONTENT_DIGEST).and_then(|d| d.parse::<Digest>().ok());
-        let media_type = header(&headers, CONTENT_TYPE)
-            .map(|ct| ct.split(';').next().unwrap_or_default().trim().to_owned())
-            .filter(|ct| deps_manifest::media::MANIFEST_ACCEPT.contains(&ct.as_str()));
-        let size = header(&headers, CONTENT_LENGTH).and_then(|n| n.parse::<u64>().ok());
-        match (asked.or(served), media_type, size) {
-            (Some(digest), Some(media_type), Some(size)) => {
-                Ok(Some(ManifestHead { digest, media_type, size }))
-            }
-            // The registry left something out: the manifest itself tells.
-            _ => {
-                let fetched = self.get_manifest(registry, repository, reference, None).await?;
-                let size = fetched.bytes.len() as u64;
-                Ok(Some(ManifestHead { digest: fetched.digest, media_type: fetched.media_type, size }))
-            }
-        }
     }
 
     /// Streams a blob into `dest`, verified against `digest` and `size`, resuming a
@@ -160,33 +128,18 @@ impl RegistryClient {
         Endpoint::new(&self.inner.config, registry, repository)
     }
 
-    /// A manifest request with retries and auth; `None` on 404.
-    async fn manifest_request(
-        &self,
-        ep: &Endpoint,
-        method: Method,
-        url: &str,
-    ) -> Result<Option<Answer>, Error> {
-        let send = |authorization: Option<String>| {
-            let method = method.clone();
-            async move {
-                let attempt = || self.manifest_once(method.clone(), url, authorization.as_deref());
-                retrying(url, &self.inner.config.manifest_policy, attempt).await
-            }
+    /// A manifest GET with retries and auth; `None` on 404.
+    async fn manifest_request(&self, ep: &Endpoint, url: &str) -> Result<Option<Answer>, Error> {
+        let send = |authorization: Option<String>| async move {
+            let attempt = || self.manifest_once(url, authorization.as_deref());
+            retrying(url, &self.inner.config.manifest_policy, attempt).await
         };
         self.authorized(ep, send).await
     }
 
-    /// One manifest request.
-    async fn manifest_once(
-        &self,
-        method: Method,
-        url: &str,
-        auth_header: Option<&str>,
-    ) -> Result<Option<Answer>, Failure> {
-        let head = method == Method::HEAD;
-        let mut request =
-            self.inner.http.inner().request(method, url).header(ACCEPT, manifest::accept_header());
+    /// One manifest GET.
+    async fn manifest_once(&self, url: &str, auth_header: Option<&str>) -> Result<Option<Answer>, Failure> {
+        let mut request = self.inner.http.inner().get(url).header(ACCEPT, manifest::accept_header());
         if let Some(value) = auth_header {
             request = request.header(AUTHORIZATION, authorization(url, value)?);
         }
@@ -199,7 +152,7 @@ impl RegistryClient {
             return Err(classify(url, status, response.headers()));
         }
         let headers = response.headers().clone();
-        let body = if head { Vec::new() } else { read_body(response, url, MAX_MANIFEST_BYTES).await? };
+        let body = read_body(response, url, MAX_MANIFEST_BYTES).await?;
         Ok(Some((headers, body)))
     }
 

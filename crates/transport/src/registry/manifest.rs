@@ -26,17 +26,6 @@ pub struct FetchedManifest {
     pub digest: Digest,
 }
 
-/// What a `HEAD` on a manifest tells.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ManifestHead {
-    /// The manifest's digest.
-    pub digest: Digest,
-    /// Its media type.
-    pub media_type: String,
-    /// Its size in bytes.
-    pub size: u64,
-}
-
 /// The `Accept` header value for manifests.
 pub(crate) fn accept_header() -> String {
     MANIFEST_ACCEPT.join(", ")

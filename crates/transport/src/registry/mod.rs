@@ -17,4 +17,4 @@ mod token;
 
 pub use client::RegistryClient;
 pub use config::RegistryConfig;
-pub use manifest::{FetchedManifest, ManifestHead};
+pub use manifest::FetchedManifest;
