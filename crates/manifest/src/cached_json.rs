@@ -1,4 +1,4 @@
-//! Reading manifest bytes and writing the cached copies of manifests.
+//! Writing the cached copies of manifests.
 //!
 //! Cached copies are the upstream manifest with local `cached` markers added,
 //! written the way Go's `json.MarshalIndent(v, "", "  ")` writes them: fields
@@ -8,16 +8,9 @@
 //! `Serialize` impls.
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::ser::PrettyFormatter;
 
-use crate::Error;
 use crate::go_json::write_go_json;
-
-/// Parses manifest bytes; `manifest` names the manifest kind in the error.
-pub(crate) fn from_json<T: DeserializeOwned>(manifest: &'static str, bytes: &[u8]) -> Result<T, Error> {
-    serde_json::from_slice(bytes).map_err(|source| Error::Json { manifest, source })
-}
 
 /// Serialises `value` as a cached manifest copy: Go's indented JSON plus a newline.
 pub fn to_cached_json<T: Serialize>(value: &T) -> Vec<u8> {
@@ -49,11 +42,5 @@ mod tests {
         );
         let back: BTreeMap<String, String> = serde_json::from_str(&text).unwrap();
         assert_eq!(back["u<r>l"], "https://x/?a=1&b=<2>\u{2028}é");
-    }
-
-    #[test]
-    fn json_error_names_the_manifest() {
-        let err = from_json::<BTreeMap<String, String>>("seeds", b"{").unwrap_err();
-        assert!(err.to_string().starts_with("invalid seeds manifest JSON:"), "{err}");
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cached_json::{from_json, to_cached_json};
+use crate::cached_json::to_cached_json;
 use crate::filter::NameSelector;
 use crate::go_json::{is_false, nullable};
 use crate::{ComponentImageFilter, Digest, DigestAlgo, Error, ImageRef, parse_list};
@@ -64,11 +64,6 @@ pub struct ComponentImage {
 }
 
 impl ComponentsManifest {
-    /// Parses components manifest bytes; the top-level `components` key is required.
-    pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
-        from_json("components", bytes)
-    }
-
     /// The cached copy's bytes: Go-style indented JSON with `cached` markers and a trailing newline.
     pub fn to_cached_json(&self) -> Vec<u8> {
         to_cached_json(self)

@@ -24,15 +24,6 @@ pub enum Error {
         /// Why it was rejected.
         reason: &'static str,
     },
-    /// Manifest bytes that are not JSON of the expected shape.
-    #[error("invalid {manifest} manifest JSON: {source}")]
-    Json {
-        /// Which manifest (`vmconfig`, `components`, `templates`, `seeds`).
-        manifest: &'static str,
-        /// The parser's error, with line and column.
-        #[source]
-        source: serde_json::Error,
-    },
     /// A vmconfig artifact (the OS image or a dependency) that cannot be downloaded as described.
     #[error("vmconfig artifact {name}: {reason}")]
     Artifact {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cached_json::{from_json, to_cached_json};
+use crate::cached_json::to_cached_json;
 use crate::dependency::url_basename;
 use crate::go_json::{is_false, nullable};
 use crate::{Digest, DigestAlgo, Error, pathsafe};
@@ -61,11 +61,6 @@ fn is_zero(value: &i64) -> bool {
 }
 
 impl SeedsManifest {
-    /// Parses seeds manifest bytes; the top-level `seeds` key is required.
-    pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
-        from_json("seeds", bytes)
-    }
-
     /// The cached copy's bytes: Go-style indented JSON with `cached` markers and a trailing newline.
     pub fn to_cached_json(&self) -> Vec<u8> {
         to_cached_json(self)

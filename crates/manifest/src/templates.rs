@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cached_json::{from_json, to_cached_json};
+use crate::cached_json::to_cached_json;
 use crate::go_json::{is_false, is_none_or_empty, nullable};
 use crate::{Digest, DigestAlgo, Error, ImageRef, pathsafe};
 
@@ -76,11 +76,6 @@ pub struct TemplateDependencies {
 }
 
 impl TemplatesManifest {
-    /// Parses templates manifest bytes; the top-level `templates` key is required.
-    pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
-        from_json("templates", bytes)
-    }
-
     /// The cached copy's bytes: Go-style indented JSON with `cached` markers and a trailing newline.
     pub fn to_cached_json(&self) -> Vec<u8> {
         to_cached_json(self)

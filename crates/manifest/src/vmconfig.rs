@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cached_json::{from_json, to_cached_json};
+use crate::cached_json::to_cached_json;
 use crate::go_json::nullable;
 use crate::{BootInfo, Dependency, Error, Item, ItemFilter};
 
@@ -68,11 +68,6 @@ pub struct OsInfo {
 }
 
 impl Manifest {
-    /// Parses vmconfig manifest bytes; the top-level `vmconfig` key is required.
-    pub fn from_json(bytes: &[u8]) -> Result<Self, Error> {
-        from_json("vmconfig", bytes)
-    }
-
     /// The cached copy's bytes: Go-style indented JSON with `cached` markers and a trailing newline.
     pub fn to_cached_json(&self) -> Vec<u8> {
         to_cached_json(self)
@@ -277,10 +272,11 @@ mod tests {
     }
 
     #[test]
-    fn from_json_requires_the_top_level_key() {
-        let err = Manifest::from_json(br#"{"components": {}}"#).unwrap_err();
+    fn parsing_requires_the_top_level_key() {
+        let err = serde_json::from_slice::<Manifest>(br#"{"components": {}}"#).unwrap_err();
         assert!(err.to_string().contains("vmconfig"), "{err}");
-        let m = Manifest::from_json(br#"{"vmconfig": {"dependencies": null, "images": []}}"#).unwrap();
+        let m: Manifest =
+            serde_json::from_slice(br#"{"vmconfig": {"dependencies": null, "images": []}}"#).unwrap();
         assert_eq!(m, Manifest::default());
     }
 }

@@ -14,13 +14,18 @@ const COMPONENTS: &[u8] = include_bytes!("fixtures/components.json");
 const TEMPLATES: &[u8] = include_bytes!("fixtures/templates.json");
 const SEEDS: &[u8] = include_bytes!("fixtures/seeds.json");
 
+/// Parses manifest bytes as the manager does.
+fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
+    serde_json::from_slice(bytes)
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
 }
 
 #[test]
 fn vmconfig_cached_copy() {
-    let mut m = Manifest::from_json(VMCONFIG).unwrap();
+    let mut m = parse::<Manifest>(VMCONFIG).unwrap();
     assert!(m.mark_cached(IMAGE_DEP_NAME));
     assert!(m.mark_cached("kubectl"));
     insta::assert_snapshot!("vmconfig_cached", text(&m.to_cached_json()));
@@ -28,7 +33,7 @@ fn vmconfig_cached_copy() {
 
 #[test]
 fn components_cached_copy() {
-    let mut m = ComponentsManifest::from_json(COMPONENTS).unwrap();
+    let mut m = parse::<ComponentsManifest>(COMPONENTS).unwrap();
     assert!(m.mark_cached(0));
     assert!(m.mark_cached(9));
     insta::assert_snapshot!("components_cached", text(&m.to_cached_json()));
@@ -36,14 +41,14 @@ fn components_cached_copy() {
 
 #[test]
 fn templates_cached_copy() {
-    let mut m = TemplatesManifest::from_json(TEMPLATES).unwrap();
+    let mut m = parse::<TemplatesManifest>(TEMPLATES).unwrap();
     assert!(m.mark_cached(0, format!("sha256:{}", "1".repeat(64))));
     insta::assert_snapshot!("templates_cached", text(&m.to_cached_json()));
 }
 
 #[test]
 fn seeds_cached_copy() {
-    let mut m = SeedsManifest::from_json(SEEDS).unwrap();
+    let mut m = parse::<SeedsManifest>(SEEDS).unwrap();
     assert!(m.mark_cached("minimal"));
     insta::assert_snapshot!("seeds_cached", text(&m.to_cached_json()));
 }
@@ -55,30 +60,30 @@ fn vmconfig_without_unknown_fields_round_trips_byte_for_byte() {
     let original = text(VMCONFIG);
     let cut = original.find(",\n    \"images\"").unwrap();
     let go_written = format!("{}\n  }}\n}}\n", &original[..cut]);
-    let m = Manifest::from_json(go_written.as_bytes()).unwrap();
+    let m = parse::<Manifest>(go_written.as_bytes()).unwrap();
     assert_eq!(text(&m.to_cached_json()), go_written);
-    assert_eq!(Manifest::from_json(&m.to_cached_json()).unwrap(), m);
+    assert_eq!(parse::<Manifest>(&m.to_cached_json()).unwrap(), m);
 }
 
 #[test]
 fn cached_copies_parse_back_to_the_same_manifests() {
-    let mut vm = Manifest::from_json(VMCONFIG).unwrap();
+    let mut vm = parse::<Manifest>(VMCONFIG).unwrap();
     vm.mark_cached("runc");
-    assert_eq!(Manifest::from_json(&vm.to_cached_json()).unwrap(), vm);
-    let mut comp = ComponentsManifest::from_json(COMPONENTS).unwrap();
+    assert_eq!(parse::<Manifest>(&vm.to_cached_json()).unwrap(), vm);
+    let mut comp = parse::<ComponentsManifest>(COMPONENTS).unwrap();
     comp.mark_cached(3);
-    assert_eq!(ComponentsManifest::from_json(&comp.to_cached_json()).unwrap(), comp);
-    let mut tpl = TemplatesManifest::from_json(TEMPLATES).unwrap();
+    assert_eq!(parse::<ComponentsManifest>(&comp.to_cached_json()).unwrap(), comp);
+    let mut tpl = parse::<TemplatesManifest>(TEMPLATES).unwrap();
     tpl.mark_cached(0, "sha256:00");
-    assert_eq!(TemplatesManifest::from_json(&tpl.to_cached_json()).unwrap(), tpl);
-    let mut seeds = SeedsManifest::from_json(SEEDS).unwrap();
+    assert_eq!(parse::<TemplatesManifest>(&tpl.to_cached_json()).unwrap(), tpl);
+    let mut seeds = parse::<SeedsManifest>(SEEDS).unwrap();
     seeds.mark_cached("recommended");
-    assert_eq!(SeedsManifest::from_json(&seeds.to_cached_json()).unwrap(), seeds);
+    assert_eq!(parse::<SeedsManifest>(&seeds.to_cached_json()).unwrap(), seeds);
 }
 
 #[test]
 fn vmconfig_fixture_selects_and_validates() {
-    let m = Manifest::from_json(VMCONFIG).unwrap();
+    let m = parse::<Manifest>(VMCONFIG).unwrap();
     assert!(m.has_unreleased_stub());
     assert!(!m.has_vmconfig_dep(&[]));
     let items = m.download_items(&[]);
@@ -96,7 +101,7 @@ fn vmconfig_fixture_selects_and_validates() {
 
 #[test]
 fn components_fixture_selects_and_validates() {
-    let m = ComponentsManifest::from_json(COMPONENTS).unwrap();
+    let m = parse::<ComponentsManifest>(COMPONENTS).unwrap();
     let all: Vec<usize> = (0..m.components.images.len()).collect();
     m.validate(&all).unwrap();
     for image in &m.components.images {
@@ -117,7 +122,7 @@ fn components_fixture_selects_and_validates() {
 
 #[test]
 fn cilium_reference_pins_the_index() {
-    let m = ComponentsManifest::from_json(COMPONENTS).unwrap();
+    let m = parse::<ComponentsManifest>(COMPONENTS).unwrap();
     let cilium = m.components.images.iter().find(|i| i.component == "cilium").unwrap();
     let r = ImageRef::parse(&cilium.image).unwrap();
     assert_eq!(r.zot_repository(), "quay.io/cilium/cilium");
@@ -126,10 +131,10 @@ fn cilium_reference_pins_the_index() {
 
 #[test]
 fn templates_and_seeds_fixtures_validate() {
-    let tpl = TemplatesManifest::from_json(TEMPLATES).unwrap();
+    let tpl = parse::<TemplatesManifest>(TEMPLATES).unwrap();
     tpl.validate().unwrap();
     assert_eq!(tpl.templates.charts[0].dependencies.components.len(), 5);
-    let seeds = SeedsManifest::from_json(SEEDS).unwrap();
+    let seeds = parse::<SeedsManifest>(SEEDS).unwrap();
     seeds.validate().unwrap();
     let minimal = &seeds.seeds.snapshots["minimal"];
     assert_eq!(minimal.filename("minimal").unwrap(), "minimal.netsy");
@@ -137,8 +142,8 @@ fn templates_and_seeds_fixtures_validate() {
 
 #[test]
 fn a_manifest_of_another_kind_is_rejected() {
-    assert!(Manifest::from_json(COMPONENTS).is_err());
-    assert!(ComponentsManifest::from_json(SEEDS).is_err());
-    assert!(TemplatesManifest::from_json(VMCONFIG).is_err());
-    assert!(SeedsManifest::from_json(TEMPLATES).is_err());
+    assert!(parse::<Manifest>(COMPONENTS).is_err());
+    assert!(parse::<ComponentsManifest>(SEEDS).is_err());
+    assert!(parse::<TemplatesManifest>(VMCONFIG).is_err());
+    assert!(parse::<SeedsManifest>(TEMPLATES).is_err());
 }

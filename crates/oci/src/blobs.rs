@@ -30,7 +30,7 @@ pub struct BlobIndex {
     blobs: HashMap<Digest, PathBuf>,
 }
 
-/// How [`link_or_copy`] put a blob in place.
+/// How [`BlobIndex::link_into`] put a blob in place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Placement {
     /// The destination is a hard link to the source.
@@ -133,7 +133,7 @@ fn blob_digest(path: &Path) -> Option<Digest> {
 }
 
 /// Puts the blob `src` (which must be `size` bytes) at `dest`: a hard link, or a verified copy.
-pub fn link_or_copy(src: &Path, dest: &Path, digest: &Digest, size: u64) -> Result<Placement> {
+fn link_or_copy(src: &Path, dest: &Path, digest: &Digest, size: u64) -> Result<Placement> {
     place(src, dest, digest, size, |from, to| std::fs::hard_link(from, to))
 }
 

@@ -20,7 +20,7 @@ pub mod media;
 mod parse;
 mod tags;
 
-pub use blobs::{BlobIndex, Placement, link_or_copy};
+pub use blobs::{BlobIndex, Placement};
 pub use chart::{
     ChartDependency, ChartMetadata, HelmIgnore, Maintainer, PackagedChart, StoredChart, cached_chart,
     chart_tag, find_chart_layer, package_chart, store_chart,
