@@ -52,6 +52,7 @@ impl fmt::Display for DownloadEventType {
 
 /// Progress for one item, or a top-level status message when `name` is empty.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct DownloadEvent {
     /// What happened.
     pub kind: DownloadEventType,
