@@ -4,6 +4,8 @@
 //! aliases. The result is never empty and keeps the first-seen order, so the
 //! first architecture (the one doing the cross-arch work) is the user's first.
 
+use std::collections::BTreeSet;
+
 use crate::{Error, parse_list};
 
 /// The architectures a vmconfig manifest exists for.
@@ -24,6 +26,20 @@ pub fn normalize_archs(input: &[String]) -> Result<Vec<String>, Error> {
 /// The host's architecture in manifest terms (`amd64`, `arm64`); other hosts get Rust's name.
 pub fn host_arch() -> &'static str {
     canonical(std::env::consts::ARCH).unwrap_or(std::env::consts::ARCH)
+}
+
+/// The wanted architectures of an image selection: comma lists split, trimmed and lower-cased.
+///
+/// Unlike [`normalize_archs`] nothing is rejected or resolved: an image's
+/// platform names its arch as the registry does, and an unknown arch simply
+/// selects nothing.
+pub(crate) fn arch_selection(archs: &[String]) -> BTreeSet<String> {
+    archs.iter().flat_map(|a| parse_list(a)).map(|a| a.to_lowercase()).collect()
+}
+
+/// The architecture of an OCI platform `os/arch[/variant]`: its second field, or empty.
+pub(crate) fn platform_arch(platform: &str) -> &str {
+    platform.split('/').nth(1).unwrap_or_default()
 }
 
 /// The manifest name of a supported architecture or alias.

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::Extra;
+
 /// The kernel command line and the kernel and initrd files inside the OS image.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -15,6 +17,9 @@ pub struct BootInfo {
     pub kernel: BootArtifact,
     /// The initial ramdisk file.
     pub initrd: BootArtifact,
+    /// Fields this type does not know, kept as read and written after the known ones.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 impl BootInfo {
@@ -34,6 +39,9 @@ pub struct BootArtifact {
     pub path: String,
     /// Digest of the file's contents.
     pub digest: String,
+    /// Fields this type does not know, kept as read and written after the known ones.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 impl BootArtifact {
@@ -48,7 +56,12 @@ mod tests {
     use super::*;
 
     fn artifact() -> BootArtifact {
-        BootArtifact { partition: 1, path: "/boot/vmlinuz".to_owned(), digest: "sha256:00".to_owned() }
+        BootArtifact {
+            partition: 1,
+            path: "/boot/vmlinuz".to_owned(),
+            digest: "sha256:00".to_owned(),
+            extra: Extra::new(),
+        }
     }
 
     #[test]
@@ -62,7 +75,12 @@ mod tests {
 
     #[test]
     fn boot_info_needs_cmdline_and_both_artifacts() {
-        let boot = BootInfo { cmdline: "ro".to_owned(), kernel: artifact(), initrd: artifact() };
+        let boot = BootInfo {
+            cmdline: "ro".to_owned(),
+            kernel: artifact(),
+            initrd: artifact(),
+            extra: Extra::new(),
+        };
         assert!(boot.is_complete());
         assert!(!BootInfo { cmdline: String::new(), ..boot.clone() }.is_complete());
         assert!(!BootInfo { kernel: BootArtifact::default(), ..boot.clone() }.is_complete());

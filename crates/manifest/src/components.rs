@@ -1,26 +1,37 @@
 //! The components manifest: one entry per platform image that component charts render.
 //!
 //! Selection returns indexes into the full image list, so cache markers land
-//! on the original manifest and the cached copy keeps every entry.
-
-use std::collections::BTreeSet;
+//! on the original manifest and the cached copy keeps every entry. An image
+//! names the components it serves in `components` (one image may serve
+//! several); the older single `component` is read as a one-name list.
 
 use serde::{Deserialize, Serialize};
 
+use crate::arch::{arch_selection, platform_arch};
 use crate::cached_json::to_cached_json;
-use crate::filter::NameSelector;
+use crate::filter::{NameSelector, secrets_providers};
 use crate::go_json::{is_false, nullable};
-use crate::{ComponentImageFilter, Digest, DigestAlgo, Error, ImageRef, parse_list};
+use crate::{ComponentImageFilter, ComponentsSource, Digest, DigestAlgo, Error, Extra, ImageRef};
 
 /// Addons the CLI always selects, in addition to the user's `--addons`.
-pub const RECOMMENDED_ADDONS: [&str; 5] =
-    ["agent-sandbox", "cert-manager", "platform-certs", "traefik", "trust-manager"];
+pub const RECOMMENDED_ADDONS: [&str; 7] = [
+    "agent-sandbox",
+    "cert-manager",
+    "platform-certs",
+    "podplane-operator",
+    "secrets-store-csi-driver",
+    "traefik",
+    "trust-manager",
+];
 
 /// A components manifest file: `{"components": ...}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ComponentsManifest {
     /// The payload.
     pub components: Components,
+    /// Fields this type does not know, kept as read and written after the known ones.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// The rendered component chart images of one components release.
@@ -29,16 +40,26 @@ pub struct ComponentsManifest {
 pub struct Components {
     /// Components release version.
     pub version: String,
+    /// The Git repository the components come from, when published.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<ComponentsSource>,
     /// One entry per image and platform.
     #[serde(deserialize_with = "nullable")]
     pub images: Vec<ComponentImage>,
+    /// Fields this type does not know, kept as read and written after the known ones.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
-/// One platform image rendered by a component chart.
+/// One platform image rendered by component charts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ComponentImage {
-    /// The component that renders it; empty for images shared by several.
+    /// The components that render it (current shape); see [`ComponentImage::component_names`].
+    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "nullable")]
+    pub components: Vec<String>,
+    /// The one component that renders it (older shape); empty when absent.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub component: String,
     /// The image reference as the chart writes it, possibly `repo:tag@sha256:<index>`.
     pub image: String,
@@ -55,12 +76,15 @@ pub struct ComponentImage {
     /// Providers the image is for; empty means every provider.
     #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "nullable")]
     pub providers: Vec<String>,
-    /// Whether the image belongs to an optional addon component.
+    /// Whether the image belongs to optional addon components.
     #[serde(skip_serializing_if = "is_false")]
     pub addon: bool,
     /// Local marker: present and complete in the image store.
     #[serde(skip_serializing_if = "is_false")]
     pub cached: bool,
+    /// Fields this type does not know, kept as read and written after the known ones.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 impl ComponentsManifest {
@@ -70,16 +94,22 @@ impl ComponentsManifest {
     }
 
     /// Indexes of the images to download for the filter's archs, providers and addons.
+    ///
+    /// An image matches when it has no platform or one of the archs; when it
+    /// names no provider or a selected one (the filter's providers plus their
+    /// [`secrets_providers`]); and, for an addon, when it names no component,
+    /// or a selected addon, or the addons hold `all`.
     pub fn download_image_indexes(&self, filter: &ComponentImageFilter) -> Vec<usize> {
-        let archs: BTreeSet<String> =
-            filter.archs.iter().flat_map(|a| parse_list(a)).map(|a| a.to_lowercase()).collect();
-        let providers = NameSelector::new(&filter.providers);
+        let archs = arch_selection(&filter.archs);
+        let mut providers = filter.providers.clone();
+        providers.extend(secrets_providers(&filter.providers));
+        let providers = NameSelector::new(&providers);
         let addons = NameSelector::new(&filter.addons);
         let images = self.components.images.iter().enumerate();
         images
             .filter(|(_, image)| image.platform.is_empty() || archs.contains(image.arch()))
             .filter(|(_, image)| providers.includes_any(&image.providers))
-            .filter(|(_, image)| !image.addon || addons.includes(&image.component))
+            .filter(|(_, image)| !image.addon || addons.includes_any(&image.component_names()))
             .map(|(i, _)| i)
             .collect()
     }
@@ -103,9 +133,21 @@ impl ComponentsManifest {
 }
 
 impl ComponentImage {
+    /// The components it serves: `components`, then `component` when set, without repeats.
+    pub fn component_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::with_capacity(self.components.len() + 1);
+        let all = self.components.iter().map(String::as_str).chain(Some(self.component.as_str()));
+        for name in all.filter(|n| !n.is_empty()) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
+    }
+
     /// The architecture: the second field of `platform` (empty when there is none).
     pub fn arch(&self) -> &str {
-        self.platform.split('/').nth(1).unwrap_or_default()
+        platform_arch(&self.platform)
     }
 
     /// Parses the `image` reference.
@@ -116,7 +158,7 @@ impl ComponentImage {
     /// Checks what a pull needs: a valid reference, a sha256 digest (and index), size > 0.
     pub fn validate(&self) -> Result<(), Error> {
         let invalid = |reason: String| Error::ComponentImage {
-            component: self.component.clone(),
+            components: self.component_names().into_iter().map(str::to_owned).collect(),
             image: self.image.clone(),
             reason,
         };
@@ -139,7 +181,7 @@ impl ComponentImage {
 }
 
 /// Parses an OCI digest, which must be sha256.
-fn sha256(value: &str) -> Result<Digest, Error> {
+pub(crate) fn sha256(value: &str) -> Result<Digest, Error> {
     let digest: Digest = value.parse()?;
     if digest.algo() != DigestAlgo::Sha256 {
         return Err(Error::InvalidDigest {
@@ -154,6 +196,7 @@ fn sha256(value: &str) -> Result<Digest, Error> {
 mod tests {
     use super::*;
 
+    /// An image in the older shape: one `component` (empty for none).
     fn image(component: &str, platform: &str, providers: &[&str], addon: bool) -> ComponentImage {
         ComponentImage {
             component: component.to_owned(),
@@ -164,20 +207,33 @@ mod tests {
             index: format!("sha256:{}", "b".repeat(64)),
             providers: providers.iter().map(|p| (*p).to_owned()).collect(),
             addon,
-            cached: false,
+            ..ComponentImage::default()
         }
     }
 
+    /// An image in the current shape: a `components` list.
+    fn shared(components: &[&str], platform: &str, providers: &[&str], addon: bool) -> ComponentImage {
+        ComponentImage {
+            components: components.iter().map(|c| (*c).to_owned()).collect(),
+            image: format!("quay.io/x/{}:v1", components.join("-")),
+            ..image("", platform, providers, addon)
+        }
+    }
+
+    fn manifest_of(images: Vec<ComponentImage>) -> ComponentsManifest {
+        let components = Components { version: "dev".to_owned(), images, ..Components::default() };
+        ComponentsManifest { components, ..ComponentsManifest::default() }
+    }
+
     fn manifest() -> ComponentsManifest {
-        let images = vec![
+        manifest_of(vec![
             image("", "linux/amd64", &[], false),                 // 0
             image("", "linux/arm64/v8", &[], false),              // 1
             image("cilium", "", &[], false),                      // 2
             image("csi-aws-ebs", "linux/amd64", &["aws"], false), // 3
             image("traefik", "linux/amd64", &[], true),           // 4
             image("cert-manager", "linux/arm64", &[], true),      // 5
-        ];
-        ComponentsManifest { components: Components { version: "dev".to_owned(), images } }
+        ])
     }
 
     fn filter(archs: &[&str], providers: &[&str], addons: &[&str]) -> ComponentImageFilter {
@@ -201,6 +257,111 @@ mod tests {
         let m = manifest();
         let addons: Vec<&str> = RECOMMENDED_ADDONS.to_vec();
         assert_eq!(m.download_image_indexes(&filter(&["arm64"], &[], &addons)), [1, 2, 5]);
+    }
+
+    #[test]
+    fn recommended_addons_are_podplanes_seven() {
+        assert_eq!(
+            RECOMMENDED_ADDONS,
+            [
+                "agent-sandbox",
+                "cert-manager",
+                "platform-certs",
+                "podplane-operator",
+                "secrets-store-csi-driver",
+                "traefik",
+                "trust-manager"
+            ]
+        );
+        let m = manifest_of(
+            ["podplane-operator", "secrets-store-csi-driver", "platform-certs", "external-dns"]
+                .iter()
+                .map(|c| shared(&[c], "linux/amd64", &[], true))
+                .collect(),
+        );
+        let recommended: Vec<&str> = RECOMMENDED_ADDONS.to_vec();
+        assert_eq!(m.download_image_indexes(&filter(&["amd64"], &[], &recommended)), [0, 1, 2]);
+    }
+
+    #[test]
+    fn a_shared_image_is_selected_by_any_of_its_components() {
+        let m = manifest_of(vec![
+            shared(&["cert-manager", "trust-manager"], "linux/amd64", &[], true), // 0
+            shared(&["cert-manager", "trust-manager"], "linux/arm64", &[], true), // 1
+            shared(&["cilium", "hubble"], "linux/amd64", &[], false),             // 2
+        ]);
+        assert_eq!(m.download_image_indexes(&filter(&["amd64"], &[], &["trust-manager"])), [0, 2]);
+        assert_eq!(m.download_image_indexes(&filter(&["amd64"], &[], &["CERT-MANAGER"])), [0, 2]);
+        assert_eq!(m.download_image_indexes(&filter(&["amd64"], &[], &["traefik"])), [2]);
+        assert_eq!(m.download_image_indexes(&filter(&["amd64,arm64"], &[], &["all"])), [0, 1, 2]);
+    }
+
+    #[test]
+    fn an_addon_image_naming_no_component_is_selected_without_addons() {
+        let m = manifest_of(vec![
+            shared(&[], "linux/amd64", &[], true), // 0: nobody's, always wanted
+            shared(&["traefik"], "linux/amd64", &[], true), // 1
+        ]);
+        assert_eq!(m.download_image_indexes(&filter(&["amd64"], &[], &[])), [0]);
+        assert_eq!(m.download_image_indexes(&filter(&["amd64"], &[], &["traefik"])), [0, 1]);
+    }
+
+    #[test]
+    fn addons_all_selects_every_addon_image() {
+        let m = manifest_of(vec![
+            shared(&["a"], "linux/amd64", &[], true),
+            image("b", "linux/amd64", &[], true),
+            shared(&[], "", &[], true),
+            shared(&["c"], "linux/amd64", &["gcp"], true),
+        ]);
+        assert_eq!(m.download_image_indexes(&filter(&["amd64"], &[], &["x, ALL"])), [0, 1, 2]);
+        assert_eq!(m.download_image_indexes(&filter(&["amd64"], &["all"], &["all"])), [0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn the_legacy_component_field_still_selects_and_round_trips() {
+        let json = r#"{"component":"traefik","image":"traefik:v3","digest":"d","size":1,"addon":true}"#;
+        let old: ComponentImage = serde_json::from_str(json).unwrap();
+        assert_eq!(old.component_names(), ["traefik"]);
+        assert_eq!(serde_json::to_string(&old).unwrap(), json);
+        let m = manifest_of(vec![old]);
+        assert_eq!(m.download_image_indexes(&filter(&[], &[], &["traefik"])), [0]);
+        assert!(m.download_image_indexes(&filter(&[], &[], &["cert-manager"])).is_empty());
+        let json = r#"{"components":["a","b"],"image":"x:1","digest":"d","size":1}"#;
+        let new: ComponentImage = serde_json::from_str(json).unwrap();
+        assert_eq!(serde_json::to_string(&new).unwrap(), json);
+    }
+
+    #[test]
+    fn component_names_join_both_shapes_without_repeats() {
+        let mut img = shared(&["a", "b", "a"], "", &[], false);
+        assert_eq!(img.component_names(), ["a", "b"]);
+        img.component = "b".to_owned();
+        assert_eq!(img.component_names(), ["a", "b"]);
+        img.component = "c".to_owned();
+        assert_eq!(img.component_names(), ["a", "b", "c"]);
+        assert!(shared(&[], "", &[], false).component_names().is_empty());
+        let nulls: ComponentImage = serde_json::from_str(r#"{"components":null,"providers":null}"#).unwrap();
+        assert_eq!(nulls, ComponentImage::default());
+    }
+
+    #[test]
+    fn providers_bring_their_secrets_providers() {
+        let m = manifest_of(vec![
+            shared(&["secrets-store-csi-provider-aws"], "", &["aws"], false), // 0
+            shared(&["secrets-store-csi-provider-gcp"], "", &["gcp"], false), // 1
+            shared(&["secrets-store-csi-provider-openbao"], "", &["openbao"], false), // 2
+            shared(&["csi-proxmox"], "", &["proxmox"], false),                // 3
+        ]);
+        let select = |providers: &[&str]| m.download_image_indexes(&filter(&[], providers, &[]));
+        assert_eq!(select(&["aws"]), [0]);
+        assert_eq!(select(&["gcp"]), [1]);
+        assert_eq!(select(&["google"]), [1]);
+        assert_eq!(select(&["proxmox"]), [2, 3]);
+        assert_eq!(select(&["Google, PROXMOX"]), [1, 2, 3]);
+        assert_eq!(select(&["all"]), [0, 1, 2, 3]);
+        assert!(select(&[]).is_empty());
+        assert!(select(&["azure"]).is_empty());
     }
 
     #[test]
@@ -254,9 +415,30 @@ mod tests {
     }
 
     #[test]
-    fn writes_component_always_and_omits_empty_optional_fields() {
+    fn validate_names_every_component_of_a_shared_image() {
+        let mut img = shared(&["cert-manager", "trust-manager"], "", &[], true);
+        img.size = 0;
+        let msg = img.validate().unwrap_err().to_string();
+        assert_eq!(
+            msg,
+            "component cert-manager,trust-manager image quay.io/x/cert-manager-trust-manager:v1 has missing size"
+        );
+    }
+
+    #[test]
+    fn omits_empty_component_fields_and_optional_fields() {
         let img = ComponentImage { image: "caddy:2".to_owned(), ..ComponentImage::default() };
         let json = serde_json::to_string(&img).unwrap();
-        assert_eq!(json, r#"{"component":"","image":"caddy:2","digest":"","size":0}"#);
+        assert_eq!(json, r#"{"image":"caddy:2","digest":"","size":0}"#);
+    }
+
+    #[test]
+    fn components_source_is_read_and_written_before_images() {
+        let json = r#"{"version":"v1","source":{"url":"https://github.com/podplane/components","ref":{"tag":"v1"}},"images":[]}"#;
+        let c: Components = serde_json::from_str(json).unwrap();
+        c.source.as_ref().unwrap().validate().unwrap();
+        assert_eq!(serde_json::to_string(&c).unwrap(), json);
+        let none: Components = serde_json::from_str(r#"{"version":"v1","images":null}"#).unwrap();
+        assert_eq!(serde_json::to_string(&none).unwrap(), r#"{"version":"v1","images":[]}"#);
     }
 }

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::go_json::{is_false, nullable};
-use crate::{Digest, DigestAlgo, Error, pathsafe};
+use crate::{Digest, DigestAlgo, Error, Extra, pathsafe};
 
 /// A single downloadable artifact referenced by a vmconfig manifest.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +29,9 @@ pub struct Dependency {
     /// Local marker: present and verified in the cache.
     #[serde(skip_serializing_if = "is_false")]
     pub cached: bool,
+    /// Fields this type does not know, kept as read and written after the known ones.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 impl Dependency {
@@ -150,7 +153,16 @@ mod tests {
 
     #[test]
     fn reads_missing_fields_and_null_providers_as_empty() {
-        let d: Dependency = serde_json::from_str(r#"{"url":"u","providers":null,"extra":1}"#).unwrap();
+        let d: Dependency = serde_json::from_str(r#"{"url":"u","providers":null}"#).unwrap();
         assert_eq!(d, Dependency { url: "u".to_owned(), ..Dependency::default() });
+    }
+
+    #[test]
+    fn keeps_unknown_fields_and_writes_them_after_the_known_ones() {
+        let json = r#"{"version":"1","url":"u","type":"binary","digest":"d","size":1,"cached":true,"arch":"arm64","sbom":{"url":"s"}}"#;
+        let d: Dependency = serde_json::from_str(json).unwrap();
+        assert_eq!(d.extra["arch"], "arm64");
+        assert_eq!(d.extra["sbom"]["url"], "s");
+        assert_eq!(serde_json::to_string(&d).unwrap(), json);
     }
 }

@@ -33,13 +33,29 @@ pub enum Error {
         reason: String,
     },
     /// A component image entry that cannot be pulled as described.
-    #[error("{} has {reason}", component_image_label(.component, .image))]
+    #[error("{} has {reason}", component_image_label(.components, .image))]
     ComponentImage {
-        /// The component that renders the image (may be empty for shared images).
-        component: String,
+        /// The components that render the image (may be empty).
+        components: Vec<String>,
         /// The image reference as written (may be empty).
         image: String,
         /// What is wrong with it, phrased to follow "has" (e.g. "missing size").
+        reason: String,
+    },
+    /// A runtime image (of `vmconfig.images` or `templates.images`) that cannot be pulled as described.
+    #[error("runtime image {}has {reason}", if .image.is_empty() { String::new() } else { format!("{} ", .image) })]
+    RuntimeImage {
+        /// The image reference as written (may be empty).
+        image: String,
+        /// What is wrong with it, phrased to follow "has" (e.g. "missing size").
+        reason: String,
+    },
+    /// A `components.source` entry that names no repository or not exactly one ref.
+    #[error("components source {url:?} {reason}")]
+    ComponentsSource {
+        /// The repository URL as written.
+        url: String,
+        /// What is wrong with it.
         reason: String,
     },
     /// A template chart entry that cannot be cached as described.
@@ -77,8 +93,9 @@ pub enum Error {
     NoArch,
 }
 
-/// "component X image Y", leaving out whichever part is empty.
-fn component_image_label(component: &str, image: &str) -> String {
+/// "component X[,Y] image Z", leaving out whichever part is empty.
+fn component_image_label(components: &[String], image: &str) -> String {
+    let component = components.join(",");
     match (component.is_empty(), image.is_empty()) {
         (false, false) => format!("component {component} image {image}"),
         (false, true) => format!("component {component}"),
@@ -94,22 +111,31 @@ mod tests {
     #[test]
     fn component_image_message_names_component_and_image() {
         let err = Error::ComponentImage {
-            component: "cilium".to_owned(),
+            components: vec!["cilium".to_owned()],
             image: "quay.io/cilium/cilium:v1.16.3".to_owned(),
             reason: "missing size".to_owned(),
         };
         assert_eq!(err.to_string(), "component cilium image quay.io/cilium/cilium:v1.16.3 has missing size");
         let shared = Error::ComponentImage {
-            component: String::new(),
+            components: Vec::new(),
             image: "docker.io/library/caddy:2".to_owned(),
             reason: "empty digest".to_owned(),
         };
         assert_eq!(shared.to_string(), "image docker.io/library/caddy:2 has empty digest");
         let no_image = Error::ComponentImage {
-            component: "x".to_owned(),
+            components: vec!["x".to_owned()],
             image: String::new(),
             reason: "empty image".to_owned(),
         };
         assert_eq!(no_image.to_string(), "component x has empty image");
+        let shared_by_two = Error::ComponentImage {
+            components: vec!["trust-manager".to_owned(), "cert-manager".to_owned()],
+            image: "quay.io/jetstack/cert-manager-ctl:v1".to_owned(),
+            reason: "missing size".to_owned(),
+        };
+        assert_eq!(
+            shared_by_two.to_string(),
+            "component trust-manager,cert-manager image quay.io/jetstack/cert-manager-ctl:v1 has missing size"
+        );
     }
 }

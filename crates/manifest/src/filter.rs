@@ -4,7 +4,12 @@
 //! matches; otherwise the selection must name one of its providers (values may
 //! be comma lists, trimmed, compared case-insensitively) or contain `all`. An
 //! empty selection therefore means "provider-neutral only". Addons follow the
-//! same rule with the component name.
+//! same rule with the image's component names (an addon image naming no
+//! component is always selected).
+//!
+//! Infrastructure providers imply secrets providers ([`secrets_providers`]):
+//! a cluster on `proxmox` stores its secrets in `openbao`, so its images come
+//! along.
 
 use std::collections::BTreeSet;
 
@@ -22,7 +27,7 @@ pub struct ItemFilter {
 pub struct ComponentImageFilter {
     /// Wanted architectures (`amd64`, `arm64`); images without a platform always match.
     pub archs: Vec<String>,
-    /// Selected providers (comma lists allowed; `all` selects every provider).
+    /// Selected providers (comma lists allowed; `all` selects every provider); their secrets providers are added.
     pub providers: Vec<String>,
     /// Selected addon components (comma lists allowed; `all` selects every addon).
     pub addons: Vec<String>,
@@ -31,6 +36,28 @@ pub struct ComponentImageFilter {
 /// Splits a comma-separated list, trimming each value and dropping empty ones.
 pub fn parse_list(s: &str) -> Vec<String> {
     s.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned).collect()
+}
+
+/// The secrets providers the given infrastructure providers imply: `aws` -> `aws`,
+/// `gcp` or `google` -> `gcp`, `proxmox` -> `openbao`.
+///
+/// Values may be comma lists (trimmed, compared case-insensitively); the result
+/// is de-duplicated in first-seen order and names nothing for other values,
+/// `all` included, as podplane's `inferredSecretsProviders` does.
+pub fn secrets_providers(providers: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for provider in providers.iter().flat_map(|v| parse_list(v)) {
+        let secrets = match provider.to_lowercase().as_str() {
+            "aws" => "aws",
+            "gcp" | "google" => "gcp",
+            "proxmox" => "openbao",
+            _ => continue,
+        };
+        if !out.iter().any(|s| s == secrets) {
+            out.push(secrets.to_owned());
+        }
+    }
+    out
 }
 
 /// A parsed selection of names: lower-cased, trimmed, with `all` as a wildcard.
@@ -61,8 +88,8 @@ impl NameSelector {
     }
 
     /// The provider rule: no names always matches, else any selected one does.
-    pub(crate) fn includes_any(&self, names: &[String]) -> bool {
-        names.is_empty() || names.iter().any(|n| self.includes(n))
+    pub(crate) fn includes_any<S: AsRef<str>>(&self, names: &[S]) -> bool {
+        names.is_empty() || names.iter().any(|n| self.includes(n.as_ref()))
     }
 }
 
@@ -92,10 +119,28 @@ mod tests {
     #[test]
     fn empty_selection_matches_only_neutral_entries() {
         let sel = NameSelector::new(&[]);
-        assert!(sel.includes_any(&[]));
+        assert!(sel.includes_any::<String>(&[]));
         assert!(!sel.includes_any(&strings(&["aws"])));
         let aws = NameSelector::new(&strings(&["aws"]));
         assert!(aws.includes_any(&strings(&["google", "AWS"])));
         assert!(!aws.includes_any(&strings(&["google"])));
+    }
+
+    #[test]
+    fn secrets_providers_follow_each_infrastructure_provider() {
+        let infer = |values: &[&str]| secrets_providers(&strings(values));
+        assert_eq!(infer(&["aws"]), ["aws"]);
+        assert_eq!(infer(&["gcp"]), ["gcp"]);
+        assert_eq!(infer(&["Google"]), ["gcp"]);
+        assert_eq!(infer(&["proxmox"]), ["openbao"]);
+        // podplane's own test case: comma lists, first-seen order.
+        assert_eq!(infer(&["aws", "gcp,proxmox"]), ["aws", "gcp", "openbao"]);
+        assert_eq!(infer(&[" proxmox , google", "gcp", "AWS"]), ["openbao", "gcp", "aws"]);
+    }
+
+    #[test]
+    fn secrets_providers_of_other_values_are_none() {
+        assert!(secrets_providers(&strings(&["azure", "hetzner", "all", ""])).is_empty());
+        assert!(secrets_providers(&[]).is_empty());
     }
 }

@@ -1,7 +1,9 @@
 //! Typed deps manifests (vmconfig, components, templates, seeds) and the rules
 //! for reading them: digests, selection filters, image references and the path
 //! checks every manifest value passes before it becomes part of a path, and
-//! the media types of the OCI image manifests images are pulled by.
+//! the media types of the OCI image manifests images are pulled by. Every
+//! manifest type keeps the fields it does not know ([`Extra`]), so a cached copy
+//! is the upstream manifest plus our `cached` markers.
 //!
 //! Pure data and parsing: no I/O, no async.
 
@@ -14,13 +16,16 @@ mod components;
 mod dependency;
 mod digest;
 mod error;
+mod extra;
 mod filter;
 pub mod go_json;
 mod item;
 pub mod media;
 pub mod pathsafe;
 mod reference;
+mod runtime_image;
 mod seeds;
+mod source;
 mod templates;
 mod vmconfig;
 
@@ -31,10 +36,13 @@ pub use components::{ComponentImage, Components, ComponentsManifest, RECOMMENDED
 pub use dependency::Dependency;
 pub use digest::{Digest, DigestAlgo};
 pub use error::Error;
-pub use filter::{ComponentImageFilter, ItemFilter, parse_list};
+pub use extra::Extra;
+pub use filter::{ComponentImageFilter, ItemFilter, parse_list, secrets_providers};
 pub use item::Item;
 pub use reference::ImageRef;
+pub use runtime_image::RuntimeImage;
 pub use seeds::{SeedSnapshot, Seeds, SeedsManifest};
+pub use source::{ComponentsSource, ComponentsSourceRef};
 pub use templates::{
     TEMPLATE_CHART_TYPE_CHART, TEMPLATE_CHART_TYPE_OCI, TemplateChart, TemplateDependencies, Templates,
     TemplatesManifest,

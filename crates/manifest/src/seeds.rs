@@ -12,13 +12,16 @@ use serde::{Deserialize, Serialize};
 use crate::cached_json::to_cached_json;
 use crate::dependency::url_basename;
 use crate::go_json::{is_false, nullable};
-use crate::{Digest, DigestAlgo, Error, pathsafe};
+use crate::{Digest, DigestAlgo, Error, Extra, pathsafe};
 
 /// A seeds manifest file: `{"seeds": ...}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeedsManifest {
     /// The payload.
     pub seeds: Seeds,
+    /// Fields this type does not know, kept as read and written after the known ones.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// The seed snapshots of one seeds release.
@@ -32,6 +35,9 @@ pub struct Seeds {
     /// Snapshots by name.
     #[serde(deserialize_with = "nullable")]
     pub snapshots: BTreeMap<String, SeedSnapshot>,
+    /// Fields this type does not know, kept as read and written after the known ones.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// One seed snapshot: a local `path`, or a `url` with digest and size.
@@ -53,6 +59,9 @@ pub struct SeedSnapshot {
     /// Local marker: present and verified in the cache.
     #[serde(skip_serializing_if = "is_false")]
     pub cached: bool,
+    /// Fields this type does not know, kept as read and written after the known ones.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// `omitempty` for sizes.
@@ -155,7 +164,9 @@ mod tests {
     fn manifest() -> SeedsManifest {
         let snapshots =
             BTreeMap::from([("recommended".to_owned(), remote()), ("minimal".to_owned(), local())]);
-        SeedsManifest { seeds: Seeds { version: "v1".to_owned(), components: "dev".to_owned(), snapshots } }
+        let seeds =
+            Seeds { version: "v1".to_owned(), components: "dev".to_owned(), snapshots, ..Seeds::default() };
+        SeedsManifest { seeds, ..SeedsManifest::default() }
     }
 
     #[test]

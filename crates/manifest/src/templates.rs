@@ -3,7 +3,8 @@
 //! A chart is `oci` (pulled from `url`, `oci://repo[:tag|@digest]`) or `chart`
 //! (a local directory at `path`). The cached copy records `chartLayerDigest`,
 //! the blob holding the chart archive. `dependencies` is always written, as
-//! Go writes a struct even when tagged `omitempty`.
+//! Go writes a struct even when tagged `omitempty`. The container images the
+//! charts run (`images`) are selected by architecture, by index.
 
 use std::collections::BTreeSet;
 
@@ -11,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::cached_json::to_cached_json;
 use crate::go_json::{is_false, is_none_or_empty, nullable};
-use crate::{Digest, DigestAlgo, Error, ImageRef, pathsafe};
+use crate::runtime_image::{image_indexes, mark_image_cached, validate_images};
+use crate::{Digest, DigestAlgo, Error, Extra, ImageRef, RuntimeImage, pathsafe};
 
 /// Chart type pulled from an OCI registry.
 pub const TEMPLATE_CHART_TYPE_OCI: &str = "oci";
@@ -23,6 +25,9 @@ pub const TEMPLATE_CHART_TYPE_CHART: &str = "chart";
 pub struct TemplatesManifest {
     /// The payload.
     pub templates: Templates,
+    /// Fields this type does not know, kept as read and written after the known ones.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// The template charts of one templates release.
@@ -34,6 +39,12 @@ pub struct Templates {
     /// The charts.
     #[serde(deserialize_with = "nullable")]
     pub charts: Vec<TemplateChart>,
+    /// Container images the charts run, each with the charts (and values keys) using it.
+    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "nullable")]
+    pub images: Vec<RuntimeImage>,
+    /// Fields this type does not know, kept as read and written after the known ones.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// One template chart.
@@ -64,6 +75,9 @@ pub struct TemplateChart {
     /// Local marker: digest of the cached chart archive blob.
     #[serde(rename = "chartLayerDigest", skip_serializing_if = "is_none_or_empty")]
     pub chart_layer_digest: Option<String>,
+    /// Fields this type does not know, kept as read and written after the known ones.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// What a template chart depends on.
@@ -73,6 +87,9 @@ pub struct TemplateDependencies {
     /// Names of the components the chart needs.
     #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "nullable")]
     pub components: Vec<String>,
+    /// Fields this type does not know, kept as read and written after the known ones.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 impl TemplatesManifest {
@@ -93,12 +110,30 @@ impl TemplatesManifest {
         }
     }
 
-    /// Clears every chart's `cached` marker and chart layer digest.
+    /// Clears every chart's `cached` marker and chart layer digest, and every image's `cached` marker.
     pub fn reset_cached(&mut self) {
         for chart in &mut self.templates.charts {
             chart.cached = false;
             chart.chart_layer_digest = None;
         }
+        for image in &mut self.templates.images {
+            image.cached = false;
+        }
+    }
+
+    /// Indexes of the `images` for `archs` (comma lists allowed); an image without a platform always matches.
+    pub fn image_indexes(&self, archs: &[String]) -> Vec<usize> {
+        image_indexes(&self.templates.images, archs)
+    }
+
+    /// Marks the image at `index` cached; false when there is no such index.
+    pub fn mark_image_cached(&mut self, index: usize) -> bool {
+        mark_image_cached(&mut self.templates.images, index)
+    }
+
+    /// Validates the images at `indexes` (the selected ones); an unknown index is skipped.
+    pub fn validate_images(&self, indexes: &[usize]) -> Result<(), Error> {
+        validate_images(&self.templates.images, indexes)
     }
 
     /// Validates every chart and that no name is listed twice.
@@ -190,13 +225,16 @@ mod tests {
         }
     }
 
+    fn manifest(charts: Vec<TemplateChart>) -> TemplatesManifest {
+        let templates = Templates { version: "dev".to_owned(), charts, ..Templates::default() };
+        TemplatesManifest { templates, ..TemplatesManifest::default() }
+    }
+
     #[test]
     fn valid_charts_pass() {
         oci().validate().unwrap();
         local().validate().unwrap();
-        let m = TemplatesManifest {
-            templates: Templates { version: "dev".to_owned(), charts: vec![oci(), local()] },
-        };
+        let m = manifest(vec![oci(), local()]);
         m.validate().unwrap();
     }
 
@@ -236,17 +274,13 @@ mod tests {
 
     #[test]
     fn duplicate_names_are_rejected() {
-        let m = TemplatesManifest {
-            templates: Templates { version: "dev".to_owned(), charts: vec![oci(), oci()] },
-        };
+        let m = manifest(vec![oci(), oci()]);
         assert_eq!(m.validate().unwrap_err().to_string(), "template chart web: listed more than once");
     }
 
     #[test]
     fn mark_and_reset_cached_with_layer_digest() {
-        let mut m = TemplatesManifest {
-            templates: Templates { version: "dev".to_owned(), charts: vec![oci(), local()] },
-        };
+        let mut m = manifest(vec![oci(), local()]);
         assert!(m.mark_cached(1, "sha256:abc"));
         assert!(!m.mark_cached(2, "sha256:abc"));
         assert!(!m.templates.charts[0].cached);
@@ -254,6 +288,29 @@ mod tests {
         assert_eq!(m.templates.charts[1].chart_layer_digest.as_deref(), Some("sha256:abc"));
         m.reset_cached();
         assert!(m.templates.charts.iter().all(|c| !c.cached && c.chart_layer_digest.is_none()));
+    }
+
+    #[test]
+    fn images_select_by_arch_and_mark_and_reset() {
+        let mut m = manifest(vec![local()]);
+        let image = |platform: &str| RuntimeImage {
+            image: "docker.io/library/caddy:2".to_owned(),
+            digest: format!("sha256:{}", "a".repeat(64)),
+            size: 1,
+            platform: platform.to_owned(),
+            templates: [("local".to_owned(), "caddy".to_owned())].into(),
+            ..RuntimeImage::default()
+        };
+        m.templates.images = vec![image("linux/arm64/v8"), image("linux/amd64")];
+        assert_eq!(m.image_indexes(&["amd64".to_owned()]), [1]);
+        assert_eq!(m.image_indexes(&["arm64".to_owned(), "amd64".to_owned()]), [0, 1]);
+        assert!(m.image_indexes(&[]).is_empty());
+        m.validate_images(&[0, 1]).unwrap();
+        assert!(m.mark_image_cached(0) && !m.mark_image_cached(2));
+        assert!(m.mark_cached(0, "sha256:00"));
+        assert!(m.templates.images[0].cached && !m.templates.images[1].cached);
+        m.reset_cached();
+        assert!(m.templates.images.iter().all(|i| !i.cached));
     }
 
     #[test]

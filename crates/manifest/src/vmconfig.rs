@@ -4,7 +4,8 @@
 //! in a fixed order (OS image first, then dependencies by name), so everything
 //! derived from them is deterministic. [`Manifest::items`] keeps the unreleased
 //! `vmconfig` stub, so callers can reject it in a published manifest; only the
-//! download and install selections skip it.
+//! download and install selections skip it. The container images the VM runs
+//! (`images`) are selected by architecture, by index like component images.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::cached_json::to_cached_json;
 use crate::go_json::nullable;
-use crate::{BootInfo, Dependency, Error, Item, ItemFilter};
+use crate::runtime_image::{image_indexes, mark_image_cached, validate_images};
+use crate::{BootInfo, Dependency, Error, Extra, Item, ItemFilter, RuntimeImage};
 
 /// The default instance kind of `deps download`.
 pub const DEFAULT_KIND: &str = "knc";
@@ -36,6 +38,9 @@ pub fn vmconfig_manifest_name(kind: &str, arch: &str) -> String {
 pub struct Manifest {
     /// The payload.
     pub vmconfig: VmConfig,
+    /// Fields this type does not know, kept as read and written after the known ones.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// The OS image and all dependencies needed to build a VM of one kind.
@@ -51,6 +56,12 @@ pub struct VmConfig {
     /// Every other artifact, by name.
     #[serde(deserialize_with = "nullable")]
     pub dependencies: BTreeMap<String, Dependency>,
+    /// Container images the VM itself runs (today the pause image).
+    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "nullable")]
+    pub images: Vec<RuntimeImage>,
+    /// Fields this type does not know, kept as read and written after the known ones.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 /// The base OS, its qcow2 image and boot metadata.
@@ -65,6 +76,9 @@ pub struct OsInfo {
     pub image: Dependency,
     /// Direct kernel boot metadata.
     pub boot: BootInfo,
+    /// Fields this type does not know, kept as read and written after the known ones.
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 impl Manifest {
@@ -141,12 +155,30 @@ impl Manifest {
         }
     }
 
-    /// Clears every `cached` marker (OS image and dependencies).
+    /// Clears every `cached` marker (OS image, dependencies and images).
     pub fn reset_cached(&mut self) {
         self.vmconfig.os.image.cached = false;
         for dep in self.vmconfig.dependencies.values_mut() {
             dep.cached = false;
         }
+        for image in &mut self.vmconfig.images {
+            image.cached = false;
+        }
+    }
+
+    /// Indexes of the `images` for `archs` (comma lists allowed); an image without a platform always matches.
+    pub fn image_indexes(&self, archs: &[String]) -> Vec<usize> {
+        image_indexes(&self.vmconfig.images, archs)
+    }
+
+    /// Marks the image at `index` cached; false when there is no such index.
+    pub fn mark_image_cached(&mut self, index: usize) -> bool {
+        mark_image_cached(&mut self.vmconfig.images, index)
+    }
+
+    /// Validates the images at `indexes` (the selected ones); an unknown index is skipped.
+    pub fn validate_images(&self, indexes: &[usize]) -> Result<(), Error> {
+        validate_images(&self.vmconfig.images, indexes)
     }
 
     /// Validates the given (selected) items; the first problem is returned.
@@ -176,7 +208,7 @@ mod tests {
             digest: if url.is_empty() { String::new() } else { format!("sha256:{}", "0".repeat(64)) },
             size: if url.is_empty() { 0 } else { 10 },
             providers: providers.iter().map(|p| (*p).to_owned()).collect(),
-            cached: false,
+            ..Dependency::default()
         }
     }
 
@@ -261,6 +293,32 @@ mod tests {
         assert!(!m.vmconfig.dependencies["zot"].cached);
         m.reset_cached();
         assert!(m.items().iter().all(|i| !i.dep.cached));
+    }
+
+    #[test]
+    fn images_select_by_arch_and_mark_and_reset() {
+        let mut m = manifest();
+        let image = |platform: &str| RuntimeImage {
+            image: "registry.k8s.io/pause:3.10".to_owned(),
+            digest: format!("sha256:{}", "a".repeat(64)),
+            size: 1,
+            platform: platform.to_owned(),
+            ..RuntimeImage::default()
+        };
+        m.vmconfig.images = vec![image("linux/amd64"), image("linux/arm64"), image("")];
+        let archs = |a: &str| vec![a.to_owned()];
+        assert_eq!(m.image_indexes(&archs("arm64")), [1, 2]);
+        assert_eq!(m.image_indexes(&archs("amd64,arm64")), [0, 1, 2]);
+        m.validate_images(&[0, 1, 2]).unwrap();
+        assert!(m.mark_image_cached(1) && !m.mark_image_cached(3));
+        assert!(m.mark_cached("kubectl"));
+        assert!(m.vmconfig.images[1].cached);
+        m.reset_cached();
+        assert!(m.vmconfig.images.iter().all(|i| !i.cached));
+        assert!(m.items().iter().all(|i| !i.dep.cached));
+        m.vmconfig.images[2].size = 0;
+        let err = m.validate_images(&[2]).unwrap_err();
+        assert_eq!(err.to_string(), "runtime image registry.k8s.io/pause:3.10 has missing size");
     }
 
     #[test]
