@@ -8,9 +8,15 @@
 //! are OCI layouts under [`REGISTRY_DIR`], one per repository named with its
 //! upstream registry first (`registry/quay.io/cilium/cilium`), which the
 //! mirror serves through the distribution API.
+//!
+//! Two manifest shapes: [`Shape::Legacy`] (the default, the seed API's
+//! manifests) and [`Shape::Current`] (today's podplane: `components` lists, a
+//! components source, served vmconfig and template images, kube binaries with
+//! one file name and per-architecture bytes, and fields deps does not know).
 
 mod charts;
 mod content;
+mod current;
 mod generate;
 mod imageref;
 mod images;
@@ -30,8 +36,9 @@ pub use charts::{CHART_NAME, CHART_REPOSITORY, CHART_VERSION, LOCAL_CHART_DIR};
 
 pub use generate::{default_scale, generate};
 pub use layout::{
-    ARCHS, FIXTURE_VERSION, KIND, PLACEHOLDER_BASE_URL, REGISTRY_DIR, SUMMARY_FILE, vmconfig_manifest_file,
+    ARCHS, FIXTURE_VERSION, KIND, KUBE_BINARIES, PLACEHOLDER_BASE_URL, PRIMARY_ARCH, REGISTRY_DIR,
+    SUMMARY_FILE, vmconfig_manifest_file,
 };
-pub use options::{FixtureOptions, default_out_dir};
+pub use options::{FixtureOptions, Shape, default_out_dir};
 pub use source::{EMBEDDED_FILES, default_source_dir};
 pub use summary::{FixtureBlob, FixtureChart, FixtureImage, FixtureItem, FixtureSummary};

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use xtask::bench::{self, BenchOptions};
-use xtask::fixtures::{self, FixtureOptions, SUMMARY_FILE};
+use xtask::fixtures::{self, FixtureOptions, SUMMARY_FILE, Shape};
 use xtask::mirror::Mirror;
 
 /// Developer tasks for deps.
@@ -34,6 +34,9 @@ enum Command {
         /// Directory of real-shaped manifests [default: ../shared/fixtures/real, else built-in copies].
         #[arg(long)]
         source: Option<PathBuf>,
+        /// Manifest shape: legacy (the seed API's) or current (today's podplane).
+        #[arg(long, default_value_t = Shape::Legacy)]
+        shape: Shape,
     },
     /// Serve a fixture mirror directory (files and the registry API) on 127.0.0.1 until Ctrl-C.
     Mirror {
@@ -46,6 +49,9 @@ enum Command {
         /// Generate fixtures into the directory first (also done when it has none).
         #[arg(long)]
         generate: bool,
+        /// Manifest shape of generated fixtures: legacy or current.
+        #[arg(long, default_value_t = Shape::Legacy)]
+        shape: Shape,
     },
     /// Run the end-to-end demo: fixture mirror on 127.0.0.1, a real `deps download`, verify, status.
     Demo {
@@ -101,19 +107,20 @@ fn tracing_init() {
 /// Runs one task.
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Fixtures { out, scale, source } => {
+        Command::Fixtures { out, scale, source, shape } => {
             let mut opts = FixtureOptions::new(out.unwrap_or_else(fixtures::default_out_dir));
             opts.scale = scale;
+            opts.shape = shape;
             if source.is_some() {
                 opts.source = source;
             }
             generate(&opts)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Mirror { dir, port, generate: force } => {
+        Command::Mirror { dir, port, generate: force, shape } => {
             let dir = dir.unwrap_or_else(fixtures::default_out_dir);
             if force || !dir.join(SUMMARY_FILE).is_file() {
-                generate(&FixtureOptions::new(&dir))?;
+                generate(&FixtureOptions { shape, ..FixtureOptions::new(&dir) })?;
             }
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             runtime.block_on(serve(dir, port))?;

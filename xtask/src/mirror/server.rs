@@ -74,8 +74,18 @@ impl Mirror {
 
     /// Generates a fixture mirror into `root` (real sizes divided by `scale`) and serves it.
     pub async fn start_with_fixtures(root: PathBuf, scale: u64) -> anyhow::Result<Mirror> {
+        Self::start_with_fixtures_shape(root, scale, crate::fixtures::Shape::Legacy).await
+    }
+
+    /// Generates a fixture mirror of manifest shape `shape` into `root` (sizes divided by `scale`) and serves it.
+    pub async fn start_with_fixtures_shape(
+        root: PathBuf,
+        scale: u64,
+        shape: crate::fixtures::Shape,
+    ) -> anyhow::Result<Mirror> {
         let mut opts = crate::fixtures::FixtureOptions::new(&root);
         opts.scale = Some(scale);
+        opts.shape = shape;
         crate::fixtures::generate(&opts)?;
         Self::start(root).await
     }

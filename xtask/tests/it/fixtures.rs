@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 use sha2::{Digest as _, Sha256, Sha512};
-use xtask::fixtures::{self, FixtureOptions, FixtureSummary, PLACEHOLDER_BASE_URL};
+use xtask::fixtures::{self, FixtureOptions, FixtureSummary, PLACEHOLDER_BASE_URL, Shape};
 
 const SCALE: u64 = 1000;
 
@@ -211,15 +211,24 @@ fn summary_lists_every_item_with_its_file() {
 fn embedded_manifests_give_the_same_fixtures() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let with_default = generate(a.path());
-    let opts = FixtureOptions { out: b.path().to_path_buf(), scale: Some(SCALE), source: None };
+    let opts = FixtureOptions {
+        out: b.path().to_path_buf(),
+        scale: Some(SCALE),
+        source: None,
+        shape: Shape::Legacy,
+    };
     assert_eq!(fixtures::generate(&opts).unwrap(), with_default);
 }
 
 #[test]
 fn a_missing_source_manifest_is_named() {
     let (src, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let opts =
-        FixtureOptions { out: out.path().to_path_buf(), scale: Some(SCALE), source: Some(src.path().into()) };
+    let opts = FixtureOptions {
+        out: out.path().to_path_buf(),
+        scale: Some(SCALE),
+        source: Some(src.path().into()),
+        shape: Shape::Legacy,
+    };
     let err = format!("{:#}", fixtures::generate(&opts).unwrap_err());
     assert!(err.contains("vmconfig_knc_debian-13_arm64.json"), "{err}");
 }
