@@ -264,3 +264,175 @@ async fn the_mirror_serves_generated_fixtures_at_its_own_address() {
         runc["digest"].as_str().unwrap()
     );
 }
+
+/// The current shape (BEHAVIOR.md section 10) at the tests' scale.
+pub fn generate_current(dir: &Path) -> FixtureSummary {
+    let opts = FixtureOptions { scale: Some(SCALE), shape: Shape::Current, ..FixtureOptions::new(dir) };
+    fixtures::generate(&opts).unwrap()
+}
+
+/// The manifests a fixture mirror publishes.
+const PUBLISHED: [&str; 5] = [
+    "manifests/components.json",
+    "manifests/templates.json",
+    "manifests/vmconfig_knc_debian-13_arm64.json",
+    "manifests/vmconfig_knc_debian-13_amd64.json",
+    "manifests/seeds.json",
+];
+
+#[test]
+fn current_generation_is_reproducible_and_legacy_stays_the_default() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (sa, sb) = (generate_current(a.path()), generate_current(b.path()));
+    assert_eq!(sa, sb);
+    assert_eq!((sa.shape, FixtureOptions::new(a.path()).shape), (Shape::Current, Shape::Legacy));
+    for file in PUBLISHED.iter().chain(&["FIXTURES.json", "local/vmconfig.json"]) {
+        assert_eq!(
+            std::fs::read(a.path().join(file)).unwrap(),
+            std::fs::read(b.path().join(file)).unwrap(),
+            "{file}"
+        );
+    }
+    assert_eq!(FixtureSummary::read(a.path()).unwrap(), sa);
+    // A legacy summary has none of the current-only fields.
+    let legacy = generate(b.path());
+    assert_eq!(legacy.shape, Shape::Legacy);
+    assert!(legacy.vmconfig_images.is_empty() && legacy.template_images.is_empty());
+    let text = std::fs::read_to_string(b.path().join("FIXTURES.json")).unwrap();
+    for key in ["\"shape\"", "\"vmconfig_images\"", "\"template_images\"", "\"components\""] {
+        assert!(!text.contains(key), "{key} in a legacy summary");
+    }
+}
+
+#[test]
+fn current_kube_binaries_share_file_names_with_different_bytes_per_arch() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = generate_current(dir.path());
+    let m = |arch| json(&dir.path().join("manifests").join(fixtures::vmconfig_manifest_file(arch)));
+    let (arm, amd) = (m("arm64"), m("amd64"));
+    for name in fixtures::KUBE_BINARIES {
+        let (a, b) = (&arm["vmconfig"]["dependencies"][name], &amd["vmconfig"]["dependencies"][name]);
+        let basename = |d: &Value| d["url"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+        assert_eq!(basename(a), name, "{name}: upstream file name");
+        assert_eq!(basename(a), basename(b), "{name}: one file name for both archs");
+        assert_eq!(a["version"], b["version"]);
+        assert_ne!(a["digest"], b["digest"], "{name}: different bytes per arch");
+        let (pa, pb) = (check_entry(dir.path(), name, a), check_entry(dir.path(), name, b));
+        let version = a["version"].as_str().unwrap();
+        assert_eq!(
+            pb,
+            format!("vmconfig/artifacts/{name}/{version}/{name}"),
+            "the primary arch keeps the path"
+        );
+        assert_eq!(pa, format!("vmconfig/artifacts/{name}/{version}/arm64/{name}"));
+        assert_eq!(fixtures::PRIMARY_ARCH, "amd64");
+        for (arch, entry, path) in [("arm64", a, &pa), ("amd64", b, &pb)] {
+            let item = summary.vmconfig_item(arch, name).unwrap();
+            assert_eq!((&item.digest, &item.path), (&entry["digest"].as_str().unwrap().to_owned(), path));
+        }
+    }
+    // Files whose names already differ keep the legacy layout.
+    let runc = &arm["vmconfig"]["dependencies"]["runc"];
+    assert!(check_entry(dir.path(), "runc", runc).ends_with("/1.4.2/runc.arm64"));
+}
+
+#[test]
+fn current_components_list_components_addons_and_secrets_providers() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = generate_current(dir.path());
+    let doc = json(&dir.path().join("manifests/components.json"));
+    let images = doc["components"]["images"].as_array().unwrap();
+    assert_eq!(summary.images.len(), images.len());
+    assert_eq!(
+        doc["components"]["source"],
+        serde_json::json!({"url": "https://github.com/podplane/components.git", "ref": {"tag": "v1.2.3"}})
+    );
+    let names = |e: &Value| -> Option<Vec<String>> {
+        e.get("components")
+            .map(|l| l.as_array().unwrap().iter().map(|n| n.as_str().unwrap().into()).collect())
+    };
+    let with = |image: &str| images.iter().filter(|e| e["image"] == image).collect::<Vec<_>>();
+
+    let older: Vec<&Value> = images.iter().filter(|e| e.get("component").is_some()).collect();
+    assert_eq!(older.len(), 2, "one image (two platforms) keeps the older field");
+    assert!(older.iter().all(|e| e["component"] == "coredns" && e.get("components").is_none()));
+    assert!(images.iter().all(|e| e.get("component").is_some() != e.get("components").is_some()));
+
+    for e in with("docker.io/library/caddy:2") {
+        assert_eq!(names(e).unwrap(), ["docs-site", "static-site"], "one image, two components");
+        assert_eq!(e["addon"], true);
+    }
+    for e in with("ghcr.io/podplane/hello:latest") {
+        assert_eq!((names(e).unwrap().len(), &e["addon"]), (0, &Value::Bool(true)), "addon, empty list");
+    }
+    let recommended = [
+        "agent-sandbox",
+        "cert-manager",
+        "platform-certs",
+        "podplane-operator",
+        "secrets-store-csi-driver",
+        "traefik",
+        "trust-manager",
+    ];
+    let addons: Vec<String> =
+        images.iter().filter(|e| e["addon"] == true).flat_map(|e| names(e).unwrap_or_default()).collect();
+    for name in recommended.iter().chain(&["metrics-server"]) {
+        let of = images.iter().filter(|e| names(e).unwrap_or_default().iter().any(|n| n == name));
+        let platforms: Vec<&str> = of.map(|e| e["platform"].as_str().unwrap()).collect();
+        assert_eq!(platforms.len(), 2, "{name}: one image, two platforms");
+        assert!(addons.iter().any(|a| a == name), "{name} is an addon");
+    }
+    for provider in ["aws", "gcp", "openbao"] {
+        let of: Vec<&Value> = images
+            .iter()
+            .filter(|e| e["providers"] == serde_json::json!([provider]) && e.get("addon").is_none())
+            .collect();
+        assert!(of.len() >= 2, "{provider}: provider images for both archs");
+    }
+    // The summary tells the component names whichever field the entry uses.
+    for (image, entry) in summary.images.iter().zip(images) {
+        let want = names(entry).unwrap_or_else(|| vec![entry["component"].as_str().unwrap().to_owned()]);
+        assert_eq!(image.component_names(), want, "{}", image.reference);
+    }
+}
+
+#[test]
+fn current_manifests_carry_fields_deps_does_not_know() {
+    let dir = tempfile::tempdir().unwrap();
+    generate_current(dir.path());
+    for (file, key, items) in [
+        ("manifests/components.json", "components", &["/components/images/0"][..]),
+        ("manifests/templates.json", "templates", &["/templates/charts/0", "/templates/images/0"][..]),
+        (
+            "manifests/vmconfig_knc_debian-13_arm64.json",
+            "vmconfig",
+            &["/vmconfig/dependencies/kubelet", "/vmconfig/images/0"][..],
+        ),
+        ("manifests/vmconfig_knc_debian-13_amd64.json", "vmconfig", &["/vmconfig/dependencies/kubelet"][..]),
+        ("manifests/seeds.json", "seeds", &["/seeds/snapshots/minimal"][..]),
+    ] {
+        let doc = json(&dir.path().join(file));
+        assert_eq!(doc["generated_by"], "fixture", "{file}");
+        assert!(doc[key]["fixture_extra"].is_object(), "{file}");
+        for pointer in items {
+            assert!(doc.pointer(pointer).unwrap()["fixture_extra"].is_object(), "{file} {pointer}");
+        }
+    }
+}
+
+#[test]
+fn current_manifests_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts =
+        FixtureOptions { scale: Some(100_000), shape: Shape::Current, ..FixtureOptions::new(dir.path()) };
+    fixtures::generate(&opts).unwrap();
+    for (name, file) in [
+        ("current_components", "manifests/components.json"),
+        ("current_vmconfig_arm64", "manifests/vmconfig_knc_debian-13_arm64.json"),
+        ("current_vmconfig_amd64", "manifests/vmconfig_knc_debian-13_amd64.json"),
+        ("current_templates", "manifests/templates.json"),
+        ("current_seeds", "manifests/seeds.json"),
+    ] {
+        insta::assert_snapshot!(name, std::fs::read_to_string(dir.path().join(file)).unwrap());
+    }
+}

@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
-use xtask::fixtures::{self, FixtureBlob, FixtureImage, FixtureOptions, FixtureSummary};
+use xtask::fixtures::{self, FixtureBlob, FixtureImage, FixtureOptions, FixtureSummary, Shape};
+use xtask::mirror::Mirror;
+
+use crate::client::{get, request};
 
 const SCALE: u64 = 1000;
 
@@ -17,6 +20,8 @@ const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+
 const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, \
+    application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
 
 pub fn generate(dir: &Path) -> FixtureSummary {
     let mut opts = FixtureOptions::new(dir);
@@ -373,5 +378,82 @@ fn components_and_templates_snapshot() {
         [("components", "manifests/components.json"), ("templates", "manifests/templates.json")]
     {
         insta::assert_snapshot!(name, std::fs::read_to_string(dir.path().join(file)).unwrap());
+    }
+}
+
+#[test]
+fn current_vmconfig_and_template_images_are_stored_like_component_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = crate::fixtures::generate_current(dir.path());
+    let root = dir.path();
+    let mut entries: Vec<(Value, &FixtureImage)> = Vec::new();
+    for (arch, n) in [("arm64", 1), ("amd64", 1)] {
+        let doc = json(&root.join("manifests").join(fixtures::vmconfig_manifest_file(arch)));
+        let listed = doc["vmconfig"]["images"].as_array().unwrap().clone();
+        let served: Vec<&FixtureImage> = summary.vmconfig_images_of(arch).collect();
+        assert_eq!((listed.len(), served.len()), (n, n), "{arch}: the pause image");
+        assert_eq!(served[0].reference, "registry.k8s.io/pause:3.10.2");
+        assert_eq!(served[0].platform, format!("linux/{arch}"));
+        entries.extend(listed.into_iter().zip(served));
+    }
+    let templates = json(&root.join("manifests/templates.json"));
+    let listed = templates["templates"]["images"].as_array().unwrap();
+    assert_eq!(listed.len(), 4, "two images, two platforms each");
+    assert_eq!(summary.template_images.len(), 4);
+    let keys: Vec<&str> = listed.iter().map(|e| e["templates"]["web"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["caddy", "caddy", "app", "app"]);
+    entries.extend(listed.iter().cloned().zip(&summary.template_images));
+    for (entry, image) in &entries {
+        assert_eq!(entry["image"], image.reference.as_str());
+        assert_eq!(entry["digest"], image.manifest.digest.as_str());
+        assert_eq!(entry["index"], image.index.digest.as_str());
+        assert_eq!(entry["platform"], image.platform.as_str());
+        let stored: u64 = [&image.manifest, &image.config]
+            .into_iter()
+            .chain(&image.layers)
+            .map(|b| blob(root, &image.repository, b).len() as u64)
+            .sum();
+        assert_eq!(entry["size"].as_u64().unwrap(), stored, "{}", image.reference);
+    }
+    // One index per tag serves every manifest listing the image.
+    let pause: Vec<&FixtureImage> = summary.vmconfig_images.iter().collect();
+    assert_eq!(pause[0].index, pause[1].index);
+    let list: Value = serde_json::from_slice(&blob(root, &pause[0].repository, &pause[0].index)).unwrap();
+    assert_eq!(list["manifests"].as_array().unwrap().len(), 2);
+    for image in &summary.template_images {
+        let same = |c: &&FixtureImage| c.reference == image.reference && c.platform == image.platform;
+        let component = summary.images.iter().find(same).unwrap();
+        assert_eq!(
+            (&component.index, &component.manifest, &component.config, &component.layers),
+            (&image.index, &image.manifest, &image.config, &image.layers),
+            "the template image {} is the component image of that reference",
+            image.reference
+        );
+    }
+    assert!(summary.repository_tags().contains(&("registry.k8s.io/pause".to_owned(), "3.10.2".to_owned())));
+}
+
+#[tokio::test]
+async fn the_mirror_serves_current_fixtures_images_through_the_registry() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("mirror");
+    let mirror = Mirror::start_with_fixtures_shape(root.clone(), SCALE, Shape::Current).await.unwrap();
+    let summary = FixtureSummary::read(&root).unwrap();
+    let base = mirror.base_url();
+    for image in summary.vmconfig_images.iter().chain(&summary.template_images) {
+        let repo = &image.repository;
+        let reply =
+            get(&base, &format!("/token?service=deps-fake-mirror&scope=repository:{repo}:pull")).await;
+        let token: Value = serde_json::from_slice(&reply.body).unwrap();
+        let auth = format!("Bearer {}", token["token"].as_str().unwrap());
+        let path = format!("/v2/{repo}/manifests/{}", image.manifest.digest);
+        let reply = request(&base, "GET", &path, &[("Authorization", &auth), ("Accept", ACCEPT)]).await;
+        assert_eq!(reply.status, 200, "{path}");
+        assert_eq!(sha256(&reply.body), image.manifest.digest);
+        let layer = &image.layers[0];
+        let reply =
+            request(&base, "GET", &format!("/v2/{repo}/blobs/{}", layer.digest), &[("Authorization", &auth)])
+                .await;
+        assert_eq!((reply.status, sha256(&reply.body)), (200, layer.digest.clone()), "{repo}");
     }
 }
