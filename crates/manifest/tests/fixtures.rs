@@ -53,8 +53,8 @@ fn seeds_cached_copy() {
     insta::assert_snapshot!("seeds_cached", text(&m.to_cached_json()));
 }
 
-/// Without its newer `images` field the vmconfig fixture is exactly what Go
-/// writes, so our cached copy of it must be byte-identical.
+/// Without its `images` (newer than the Go API we started from) the vmconfig
+/// fixture is what that Go API writes, so our cached copy of it must be byte-identical.
 #[test]
 fn vmconfig_without_unknown_fields_round_trips_byte_for_byte() {
     let original = text(VMCONFIG);
@@ -138,6 +138,37 @@ fn templates_and_seeds_fixtures_validate() {
     seeds.validate().unwrap();
     let minimal = &seeds.seeds.snapshots["minimal"];
     assert_eq!(minimal.filename("minimal").unwrap(), "minimal.netsy");
+}
+
+#[test]
+fn runtime_images_of_the_fixtures_select_by_arch_and_validate() {
+    let archs = |a: &str| vec![a.to_owned()];
+    let vm = parse::<Manifest>(VMCONFIG).unwrap();
+    assert_eq!(vm.image_indexes(&archs("arm64")), [0]);
+    assert!(vm.image_indexes(&archs("amd64")).is_empty());
+    vm.validate_images(&[0]).unwrap();
+    assert_eq!(vm.vmconfig.images[0].image_ref().unwrap().zot_repository(), "registry.k8s.io/pause");
+    let tpl = parse::<TemplatesManifest>(TEMPLATES).unwrap();
+    assert_eq!(tpl.image_indexes(&archs("amd64")), [0, 2]);
+    assert_eq!(tpl.image_indexes(&archs("arm64,amd64")), [0, 1, 2, 3]);
+    tpl.validate_images(&[0, 1, 2, 3]).unwrap();
+    assert_eq!(tpl.templates.images[2].templates["web"], "app");
+}
+
+#[test]
+fn marked_runtime_images_are_cached_in_the_copy_and_reset_clears_them() {
+    let mut vm = parse::<Manifest>(VMCONFIG).unwrap();
+    assert!(vm.mark_image_cached(0));
+    let text = text(&vm.to_cached_json());
+    assert!(text.contains("\"index\": \"sha256:f548e0e8e3dc1896ca956272154dde3314e8cc4fde0a57577ee9fa1c63f5baf4\",\n        \"cached\": true"), "{text}");
+    let mut back = parse::<Manifest>(text.as_bytes()).unwrap();
+    assert!(back.vmconfig.images[0].cached);
+    back.reset_cached();
+    assert_eq!(back.to_cached_json(), VMCONFIG);
+    let mut tpl = parse::<TemplatesManifest>(TEMPLATES).unwrap();
+    assert!(tpl.mark_image_cached(3));
+    tpl.reset_cached();
+    assert_eq!(tpl.to_cached_json(), TEMPLATES);
 }
 
 #[test]
