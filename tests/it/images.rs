@@ -10,7 +10,7 @@ use deps_manager::DownloadOptions;
 use serde_json::Value;
 use xtask::mirror::Fault;
 
-use crate::support::{Env, have_tool, read_json};
+use crate::support::{Env, have_tool, read_json, recording};
 
 const KIND: &str = "knc";
 
@@ -23,7 +23,7 @@ fn image_requests(env: &Env) -> Vec<xtask::mirror::RequestRecord> {
 }
 
 fn repo_dir(env: &Env, repo: &str) -> PathBuf {
-    env.cache_dir().join("components/images").join(repo)
+    env.cache_dir().join("registry/mirror").join(repo)
 }
 
 #[tokio::test]
@@ -47,6 +47,28 @@ async fn images_land_in_zot_layout_and_a_second_run_pulls_nothing() {
     env.mirror.clear_requests();
     manager.download(KIND, "arm64", both_archs()).await.unwrap();
     assert!(image_requests(&env).is_empty(), "second run pulled {:?}", image_requests(&env));
+}
+
+#[tokio::test]
+async fn a_cache_in_the_old_layout_moves_to_the_registry_cache_without_a_download() {
+    let env = Env::new().await;
+    let manager = env.manager();
+    manager.download(KIND, "arm64", both_archs()).await.unwrap();
+    // What an older deps left: the image store under components/images.
+    let (store, legacy) =
+        (env.cache_dir().join("registry/mirror"), env.cache_dir().join("components/images"));
+    std::fs::rename(&store, &legacy).unwrap();
+
+    env.mirror.clear_requests();
+    let (opts, events) = recording();
+    manager.download(KIND, "arm64", opts.archs(vec!["amd64".into(), "arm64".into()])).await.unwrap();
+    let blobs: Vec<_> = image_requests(&env).into_iter().filter(|r| r.path.contains("/blobs/")).collect();
+    assert!(blobs.is_empty(), "the move fetched blobs again: {blobs:?}");
+    assert!(!legacy.exists(), "the old store is gone");
+    assert!(repo_dir(&env, "docker.io/library/caddy/index.json").is_file());
+    let events = events.lock().unwrap().clone();
+    assert!(events.iter().any(|e| e.message.starts_with("Moved the image store")), "the move is reported");
+    manager.verify(KIND, "arm64").unwrap();
 }
 
 #[tokio::test]

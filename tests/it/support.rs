@@ -46,8 +46,10 @@ impl Env {
     /// A manager on this mirror and cache with fast retries; images and charts
     /// come through the mirror's registry.
     pub fn manager(&self) -> Manager {
+        // The tests download arm64 and look for its files at the original paths.
         Manager::new(self.mirror.base_url(), self.cache_dir())
             .unwrap()
+            .with_primary_arch("arm64")
             .with_retry_policies(fast(3), fast(5))
             .with_registry_config(self.registry_config())
     }

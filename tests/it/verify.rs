@@ -118,7 +118,7 @@ fn touch(path: &Path) {
 
 /// The largest layer blob of the cached component images.
 fn largest_image_blob(env: &Env) -> PathBuf {
-    let root = env.cache_dir().join("components/images");
+    let root = env.cache_dir().join("registry/mirror");
     files_under(&root)
         .into_iter()
         .filter(|f| f.contains("/blobs/sha256/"))

@@ -87,7 +87,7 @@ fn step(what: &str) {
     println!("==> {what}");
 }
 
-/// Prints each cache area (`vmconfig/artifacts`, `components/images`, ...) with its file count and size.
+/// Prints each cache area (`vmconfig/artifacts`, `registry/mirror`, ...) with its file count and size.
 fn show_tree(root: &Path) -> anyhow::Result<()> {
     let mut domains: Vec<_> = std::fs::read_dir(root)?.collect::<Result<_, _>>()?;
     domains.sort_by_key(|e| e.file_name());

@@ -31,6 +31,8 @@ struct CrossArch {
     components: Loaded<ComponentsManifest>,
     image_jobs: Vec<ImageJob>,
     templates: Loaded<TemplatesManifest>,
+    /// The selected template images.
+    template_image_jobs: Vec<ImageJob>,
     seeds: Option<(Loaded<SeedsManifest>, Vec<SeedPlan>)>,
 }
 
@@ -40,6 +42,7 @@ impl CrossArch {
         SharedCounts {
             component_images: self.image_jobs.len(),
             template_charts: self.templates.manifest.templates.charts.len(),
+            template_images: self.template_image_jobs.len(),
             seed_snapshots: self.seeds.as_ref().map_or(0, |(_, plans)| plans.len()),
         }
     }
@@ -55,6 +58,8 @@ struct RunPlan<'a> {
     items: &'a [Item],
     /// The vmconfig manifest, its markers reset.
     manifest: Manifest,
+    /// The selected vmconfig images (the VM's own runtime images).
+    vm_images: Vec<ImageJob>,
     cross: Option<CrossArch>,
 }
 
@@ -100,7 +105,12 @@ impl Manager {
         manifest.reset_cached();
         let filter = ItemFilter { providers: opts.providers.clone(), cached_only: false };
         let items = manifest.download_items(&[filter]);
-        let artifact_jobs = self.artifact_jobs(&items, opts.mirror.as_deref())?;
+        let artifact_jobs = self.artifact_jobs(&items, arch, opts.mirror.as_deref())?;
+        let vm_images = runtime_jobs(
+            &manifest.vmconfig.images,
+            &manifest.image_indexes(&[arch.to_owned()]),
+            Target::VmImage,
+        )?;
 
         // 2. Manifests shared across architectures.
         let cross = if opts.skip_cross_arch_dependencies {
@@ -112,7 +122,9 @@ impl Manager {
         // 3. Dry run: the plan, and nothing written.
         if opts.dry_run {
             let counts = cross.as_ref().map(CrossArch::counts);
-            return self.plan_of(target_name, &vm.source, artifact_jobs, counts).await;
+            let mut plan = self.plan_of(target_name, &vm.source, artifact_jobs, counts).await?;
+            plan.vmconfig_images = vm_images.len();
+            return Ok(plan);
         }
 
         // 4. Check the cache, under the lock.
@@ -121,10 +133,11 @@ impl Manager {
         if let Some((_, plans)) = cross.as_ref().and_then(|c| c.seeds.as_ref()) {
             jobs.extend(plans.iter().filter_map(SeedPlan::job).cloned());
         }
-        let root = self.cache_dir().to_owned();
-        let fingerprints = Arc::new(blocking(move || Ok(Fingerprints::load(&root))).await?);
+        let moving = events.clone();
+        self.off_thread(move |m| m.migrate_image_store(&moving)).await?;
+        let fingerprints = Arc::new(self.off_thread(|m| Ok(m.load_fingerprints())).await?);
         let source = vm.source.to_string();
-        let plan = RunPlan { kind, arch, jobs, items: &items, manifest, cross };
+        let plan = RunPlan { kind, arch, jobs, items: &items, manifest, vm_images, cross };
         let ran = self.fetch_and_record(target_name.clone(), source, plan, &fingerprints, &http, &opts).await;
         let saved = Arc::clone(&fingerprints);
         blocking(move || {
@@ -153,15 +166,20 @@ impl Manager {
         http: &HttpClient,
         opts: &DownloadOptions,
     ) -> Result<Ran, Error> {
-        let RunPlan { kind, arch, jobs, items, mut manifest, mut cross } = plan;
+        let RunPlan { kind, arch, jobs, items, mut manifest, vm_images, mut cross } = plan;
         let events = opts.events();
         let (queued, mut present) = check_files(jobs, fingerprints, &events).await?;
         let missing =
             queued.iter().filter(|j| matches!(j.target, Target::Artifact(_))).map(|j| self.planned(j));
-        let run_plan =
+        let mut run_plan =
             self.plan(target_name, source, missing.collect(), cross.as_ref().map(CrossArch::counts));
-        let image_jobs = cross.as_mut().map(|c| std::mem::take(&mut c.image_jobs)).unwrap_or_default();
-        let selected_images: Vec<usize> = image_jobs.iter().map(|job| job.index).collect();
+        run_plan.vmconfig_images = vm_images.len();
+        let mut image_jobs = vm_images;
+        if let Some(cross) = cross.as_mut() {
+            image_jobs.append(&mut cross.image_jobs);
+            image_jobs.append(&mut cross.template_image_jobs);
+        }
+        let selected_images: Vec<Target> = image_jobs.iter().map(|job| job.target.clone()).collect();
         let images_root = self.components_images_cache_dir();
         let (queued_images, cached_images) =
             check_images(image_jobs, &images_root, fingerprints, &events).await?;
@@ -186,9 +204,19 @@ impl Manager {
         // selection that is not all in the cache. What did finish is in place
         // and fingerprinted, so the next run does not fetch it again.
         let complete = |target: Target| present.contains(&target);
-        if items.iter().all(|item| complete(Target::Artifact(item.name.clone()))) {
+        // Whether every selected image of one kind arrived.
+        let images_complete = |kind: fn(&Target) -> bool| {
+            selected_images.iter().filter(|t| kind(t)).all(|t| present.contains(t))
+        };
+        let artifacts_complete = items.iter().all(|item| complete(Target::Artifact(item.name.clone())));
+        if artifacts_complete && images_complete(|t| matches!(t, Target::VmImage(_))) {
             for item in items {
                 manifest.mark_cached(&item.name);
+            }
+            for target in &present {
+                if let Target::VmImage(i) = target {
+                    manifest.mark_image_cached(*i);
+                }
             }
             let (kind, arch, raw) = (kind.to_owned(), arch.to_owned(), manifest.to_cached_json());
             self.off_thread(move |m| m.write_cached_manifest(&kind, &arch, &raw)).await?;
@@ -201,12 +229,21 @@ impl Manager {
                     components.mark_cached(*i);
                 }
             }
-            if selected_images.iter().all(|i| complete(Target::Image(*i))) {
+            if images_complete(|t| matches!(t, Target::Image(_))) {
                 let raw = components.to_cached_json();
                 self.off_thread(move |m| m.write_cached_components_manifest(&raw)).await?;
             }
+            let template_images = images_complete(|t| matches!(t, Target::TemplateImage(_)));
             outcome.extend(
-                self.cache_templates(&mut cross.templates, &registry, fingerprints, &scheduler).await?,
+                self.cache_templates(
+                    &mut cross.templates,
+                    &present,
+                    template_images,
+                    &registry,
+                    fingerprints,
+                    &scheduler,
+                )
+                .await?,
             );
             if opts.fail_fast && !outcome.failures.is_empty() {
                 return Ok(Ran { plan: run_plan, failures: outcome.failures });
@@ -224,10 +261,13 @@ impl Manager {
     }
 
     /// Caches every chart of the templates manifest, marks each with its layer
-    /// digest, and writes the templates manifest when every chart is cached.
+    /// digest and each template image in `present`, and writes the templates
+    /// manifest when every chart is cached and `images_complete`.
     async fn cache_templates(
         &self,
         templates: &mut Loaded<TemplatesManifest>,
+        present: &[Target],
+        images_complete: bool,
         registry: &RegistryClient,
         fingerprints: &Arc<Fingerprints>,
         scheduler: &Scheduler,
@@ -235,36 +275,60 @@ impl Manager {
         let store =
             Store::open(self.templates_charts_cache_dir(), registry.clone(), Arc::clone(fingerprints))
                 .await?;
-        let (present, lanes) = self.plan_charts(templates, &store, scheduler.events()).await?;
+        let (charts, lanes) = self.plan_charts(templates, &store, scheduler.events()).await?;
         let outcome = scheduler.run(lanes).await;
         templates.manifest.reset_cached();
-        for target in present.iter().chain(&outcome.done) {
-            if let Target::Chart(index, layer) = target {
-                templates.manifest.mark_cached(*index, layer.to_string());
+        for target in charts.iter().chain(&outcome.done).chain(present) {
+            match target {
+                Target::Chart(index, layer) => {
+                    templates.manifest.mark_cached(*index, layer.to_string());
+                }
+                Target::TemplateImage(index) => {
+                    templates.manifest.mark_image_cached(*index);
+                }
+                _ => {}
             }
         }
-        if outcome.failures.is_empty() {
+        if outcome.failures.is_empty() && images_complete {
             let raw = templates.manifest.to_cached_json();
             self.off_thread(move |m| m.write_cached_templates_manifest(&raw)).await?;
         }
         Ok(Outcome { done: Vec::new(), failures: outcome.failures })
     }
 
-    /// Builds and validates the download jobs of the selected vmconfig items.
-    fn artifact_jobs(&self, items: &[Item], mirror: Option<&str>) -> Result<Vec<Job>, Error> {
+    /// Builds and validates the download jobs of the selected vmconfig items of `arch`.
+    ///
+    /// With a mirror, an arch other than the primary one tries the mirror's
+    /// arch path first (`<name>/<version>/<arch>/<file>`, where a multi-arch
+    /// cache served over HTTP keeps it), then the original path: the digest decides.
+    fn artifact_jobs(&self, items: &[Item], arch: &str, mirror: Option<&str>) -> Result<Vec<Job>, Error> {
         items
             .iter()
             .map(|item| {
                 let label = format!("vmconfig artifact {}", item.name);
                 item.validate()?;
                 let digest = item.dep.parse_digest().map_err(|e| Error::invalid(&label, e))?;
-                let dest = self.vmconfig_artifact_cache_path(&item.name, &item.dep)?;
+                let dest = self.vmconfig_arch_artifact_cache_path(&item.name, &item.dep, arch)?;
                 let url = item.resolve_url(mirror.unwrap_or(""));
                 self.check_url(&url).map_err(|e| Error::download(&label, e))?;
+                let (url, fallback) = match mirror.filter(|m| !m.is_empty()) {
+                    Some(mirror) if arch != self.primary_arch() => {
+                        let file =
+                            dest.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+                        let base = mirror.trim_end_matches('/');
+                        let arch_url = format!(
+                            "{base}/vmconfig/artifacts/{}/{}/{arch}/{file}",
+                            item.name, item.dep.version
+                        );
+                        (arch_url, Some(url))
+                    }
+                    _ => (url, None),
+                };
                 Ok(Job {
                     target: Target::Artifact(item.name.clone()),
                     name: item.name.clone(),
                     url,
+                    fallback,
                     dest,
                     digest,
                     size: u64::try_from(item.dep.size).unwrap_or(0),
@@ -289,8 +353,11 @@ impl Manager {
             )
             .await?;
         let archs = if opts.archs.is_empty() { vec![arch.to_owned()] } else { opts.archs.clone() };
-        let filter =
-            ComponentImageFilter { archs, providers: opts.providers.clone(), addons: opts.addons.clone() };
+        let filter = ComponentImageFilter {
+            archs: archs.clone(),
+            providers: opts.providers.clone(),
+            addons: opts.addons.clone(),
+        };
         let mut image_jobs = Vec::new();
         for i in components.manifest.download_image_indexes(&filter) {
             let image = &components.manifest.components.images[i];
@@ -313,6 +380,9 @@ impl Manager {
                 templates.source.resolve_local(&label, path)?;
             }
         }
+        let selected = templates.manifest.image_indexes(&archs);
+        let template_image_jobs =
+            runtime_jobs(&templates.manifest.templates.images, &selected, Target::TemplateImage)?;
 
         let seeds = if opts.skip_seeds {
             None
@@ -323,6 +393,22 @@ impl Manager {
             let plans = plan_seeds(self, &seeds)?;
             Some((seeds, plans))
         };
-        Ok(CrossArch { components, image_jobs, templates, seeds })
+        Ok(CrossArch { components, image_jobs, templates, template_image_jobs, seeds })
     }
+}
+
+/// The validated jobs of the selected runtime images (vmconfig or template images).
+fn runtime_jobs(
+    images: &[deps_manifest::RuntimeImage],
+    selected: &[usize],
+    target: fn(usize) -> Target,
+) -> Result<Vec<ImageJob>, Error> {
+    selected
+        .iter()
+        .filter_map(|&i| images.get(i).map(|image| (i, image)))
+        .map(|(i, image)| {
+            image.validate()?;
+            ImageJob::runtime(target(i), image)
+        })
+        .collect()
 }

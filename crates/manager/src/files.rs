@@ -67,24 +67,29 @@ async fn fetch_file(
     fingerprints: Arc<Fingerprints>,
     events: Events,
 ) -> Result<Finished, Error> {
-    let Job { target, name, url, dest, digest, size } = job;
+    let Job { target, name, url, fallback, dest, digest, size } = job;
     let progress = ItemProgress::new(events, &name, Some(dest.clone()), size);
-    let request = DownloadRequest {
-        url,
-        dest: dest.clone(),
-        digest: digest.clone(),
-        size: Some(size),
-        policy,
-        authorization: None,
-    };
     let label = match &target {
         Target::Seed(n) => format!("seed snapshot {n}"),
         _ => format!("vmconfig artifact {name}"),
     };
-    let done = http
-        .download(request, &|current, _| progress.report(current))
-        .await
-        .map_err(|e| Error::download(label, e))?;
+    let request = |url: String| DownloadRequest {
+        url,
+        dest: dest.clone(),
+        digest: digest.clone(),
+        size: Some(size),
+        policy: policy.clone(),
+        authorization: None,
+    };
+    let report = |current, _| progress.report(current);
+    let done = match http.download(request(url), &report).await.map_err(|e| Error::download(&label, e)) {
+        // Only a 404 sends us to the fallback: any other failure is this item's.
+        Err(err) if matches!(err.cause(), crate::Cause::NotFound) && fallback.is_some() => {
+            let url = fallback.unwrap_or_default();
+            http.download(request(url), &report).await.map_err(|e| Error::download(&label, e))?
+        }
+        done => done?,
+    };
     let recorded = Arc::clone(&fingerprints);
     blocking(move || {
         record_fingerprint(&recorded, &dest, &digest);

@@ -1,4 +1,6 @@
-//! Component images into zot's per-repository OCI layout (BEHAVIOR.md §6).
+//! Images into zot's per-repository OCI layout (BEHAVIOR.md §6 and §10):
+//! component images, the vmconfig images the VM itself runs, and template
+//! images, all into the one image store in the registry cache.
 //!
 //! Images are grouped by zot repository: one group's images are pulled one
 //! after another because they share one `index.json`, while groups run
@@ -10,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use deps_manifest::{ComponentImage, Digest, ImageRef};
+use deps_manifest::{ComponentImage, Digest, ImageRef, RuntimeImage};
 use deps_oci::{ImageBlobs, Platform, RepoLayout};
 use deps_store::Fingerprints;
 use deps_transport::RegistryClient;
@@ -21,11 +23,11 @@ use crate::pull::{Source, Store, descriptor_of};
 use crate::scheduler::{Finished, Lane, Scheduler, Unit};
 use crate::{DownloadOptions, Error};
 
-/// One component image to pull.
+/// One image to pull.
 #[derive(Debug, Clone)]
 pub(crate) struct ImageJob {
-    /// The entry's index in the components manifest.
-    pub(crate) index: usize,
+    /// The manifest entry it marks cached.
+    pub(crate) target: Target,
     /// The event name: `<reference> (<platform>)`.
     pub(crate) name: String,
     pub(crate) reference: ImageRef,
@@ -39,23 +41,41 @@ pub(crate) struct ImageJob {
 }
 
 impl ImageJob {
-    /// Builds the job of one validated manifest entry.
+    /// The job of one validated components manifest entry.
     pub(crate) fn new(index: usize, image: &ComponentImage) -> Result<Self, Error> {
-        let label = || format!("component image {}", image.image);
         let reference = image.image_ref()?;
-        let digest: Digest = image.digest.parse().map_err(|e| Error::invalid(label(), e))?;
+        let parts = (&image.image, &image.digest, &image.platform, image.size);
+        Self::from_parts(Target::Image(index), "component image", reference, parts)
+    }
+
+    /// The job of one validated vmconfig (`VmImage`) or template (`TemplateImage`) image entry.
+    pub(crate) fn runtime(target: Target, image: &RuntimeImage) -> Result<Self, Error> {
+        let what = if matches!(target, Target::VmImage(_)) { "vmconfig image" } else { "template image" };
+        let reference = image.image_ref()?;
+        Self::from_parts(target, what, reference, (&image.image, &image.digest, &image.platform, image.size))
+    }
+
+    /// A job from an entry's image, digest, platform and size.
+    fn from_parts(
+        target: Target,
+        what: &str,
+        reference: ImageRef,
+        (image, digest, platform, size): (&String, &String, &String, i64),
+    ) -> Result<Self, Error> {
+        let label = || format!("{what} {image}");
+        let digest: Digest = digest.parse().map_err(|e| Error::invalid(label(), e))?;
         let pinned_index = reference.digest().filter(|d| **d != digest).cloned();
-        let platform = if image.platform.is_empty() {
+        let platform = if platform.is_empty() {
             None
         } else {
-            Some(Platform::parse(&image.platform).map_err(|e| Error::layout(label(), e))?)
+            Some(Platform::parse(platform).map_err(|e| Error::layout(label(), e))?)
         };
         let name = match &platform {
-            Some(p) => format!("{} ({p})", image.image),
-            None => image.image.clone(),
+            Some(p) => format!("{image} ({p})"),
+            None => image.clone(),
         };
         Ok(Self {
-            index,
+            target,
             name,
             repo: reference.zot_repository(),
             tag: reference.tag().unwrap_or("latest").to_owned(),
@@ -63,7 +83,7 @@ impl ImageJob {
             platform,
             digest,
             pinned_index,
-            size: u64::try_from(image.size).unwrap_or(0),
+            size: u64::try_from(size).unwrap_or(0),
         })
     }
 
@@ -109,7 +129,7 @@ impl ImageJob {
         Unit::new(&name, None, size, async move {
             let progress = ItemProgress::new(events, &self.name, None, self.size);
             pull_image(&store, &self, &progress).await?;
-            Ok(Finished { target: Target::Image(self.index), bytes: self.size })
+            Ok(Finished { target: self.target.clone(), bytes: self.size })
         })
         .with_host_limit(limit)
     }
@@ -211,7 +231,7 @@ pub(crate) async fn check_images(
         events.emit(DownloadEvent::item(Ev::Checking, &job.name, None, job.size));
         if cached {
             events.emit(DownloadEvent::item(Ev::Cached, &job.name, None, job.size).with_current(job.size));
-            present.push(Target::Image(job.index));
+            present.push(job.target.clone());
         } else {
             events.emit(DownloadEvent::item(Ev::Queued, &job.name, None, job.size));
             missing.push(job);

@@ -17,6 +17,8 @@ pub(crate) struct Job {
     /// The event name.
     pub(crate) name: String,
     pub(crate) url: String,
+    /// Where to try when `url` answers 404 (a mirror's arch path falls back to its original path).
+    pub(crate) fallback: Option<String>,
     pub(crate) dest: PathBuf,
     pub(crate) digest: Digest,
     pub(crate) size: u64,
@@ -31,6 +33,10 @@ pub(crate) enum Target {
     Seed(String),
     /// A component image, by its index in the components manifest.
     Image(usize),
+    /// A vmconfig image (the VM's own runtime images), by its index in the vmconfig manifest.
+    VmImage(usize),
+    /// A template image, by its index in the templates manifest.
+    TemplateImage(usize),
     /// A template chart, by its index in the templates manifest, with its chart layer digest.
     Chart(usize, Digest),
 }

@@ -23,6 +23,7 @@ mod files;
 mod images;
 mod job;
 mod manager;
+mod migrate;
 mod nudge;
 mod options;
 mod plan;

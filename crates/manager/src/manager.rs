@@ -24,6 +24,8 @@ pub struct Manager {
     pub(crate) manifest_retry: RetryPolicy,
     pub(crate) download_retry: RetryPolicy,
     pub(crate) lock_wait: LockWait,
+    /// The arch whose artifacts keep the original path (podplane's own arch).
+    primary_arch: String,
     insecure_hosts: Vec<String>,
     registry_config: RegistryConfig,
 }
@@ -40,6 +42,7 @@ impl Manager {
             manifest_retry: RetryPolicy::manifest(),
             download_retry: RetryPolicy::download(),
             lock_wait: LockWait::Wait,
+            primary_arch: deps_manifest::host_arch().to_owned(),
             insecure_hosts: Vec::new(),
             registry_config: RegistryConfig::default(),
         })
@@ -62,6 +65,19 @@ impl Manager {
     pub fn with_lock_wait(mut self, wait: LockWait) -> Self {
         self.lock_wait = wait;
         self
+    }
+
+    /// Makes `arch` the primary one (default: the host's): its artifacts keep the
+    /// original path `vmconfig/artifacts/<name>/<version>/<file>`, where podplane
+    /// looks; every other arch's live under `<version>/<arch>/`.
+    pub fn with_primary_arch(mut self, arch: impl Into<String>) -> Self {
+        self.primary_arch = arch.into();
+        self
+    }
+
+    /// The primary arch.
+    pub fn primary_arch(&self) -> &str {
+        &self.primary_arch
     }
 
     /// Uses these registry settings (mirror, insecure registries, credentials) for images and charts.
@@ -131,15 +147,43 @@ impl Manager {
         self.layout.vmconfig_artifacts_cache_dir()
     }
 
-    /// Where one vmconfig artifact lives: `vmconfig/artifacts/<name>/<version>/<file>`.
+    /// Where one vmconfig artifact of the primary arch lives: `vmconfig/artifacts/<name>/<version>/<file>`.
     pub fn vmconfig_artifact_cache_path(
         &self,
         name: &str,
         dep: &deps_manifest::Dependency,
     ) -> Result<PathBuf, Error> {
+        let primary = self.primary_arch.clone();
+        self.vmconfig_arch_artifact_cache_path(name, dep, &primary)
+    }
+
+    /// Where one vmconfig artifact of `arch` lives: the original path for the
+    /// primary arch, `vmconfig/artifacts/<name>/<version>/<arch>/<file>` for
+    /// the others, so two archs never share a file. Every reader and writer of
+    /// artifacts asks this.
+    pub fn vmconfig_arch_artifact_cache_path(
+        &self,
+        name: &str,
+        dep: &deps_manifest::Dependency,
+        arch: &str,
+    ) -> Result<PathBuf, Error> {
         let item = format!("vmconfig artifact {name}");
         let filename = dep.filename().map_err(|e| Error::invalid(&item, e))?;
-        Ok(self.layout.vmconfig_artifact_cache_path(name, &dep.version, &filename)?)
+        if arch == self.primary_arch {
+            Ok(self.layout.vmconfig_artifact_cache_path(name, &dep.version, &filename)?)
+        } else {
+            Ok(self.layout.vmconfig_arch_artifact_cache_path(name, &dep.version, arch, &filename)?)
+        }
+    }
+
+    /// The registry cache zot serves (`<parent>/registry` beside a root named `deps`).
+    pub fn registry_cache_dir(&self) -> PathBuf {
+        self.layout.registry_cache_dir()
+    }
+
+    /// The cache's fingerprints, covering the registry cache too.
+    pub(crate) fn load_fingerprints(&self) -> deps_store::Fingerprints {
+        deps_store::Fingerprints::load(self.cache_dir()).with_area("registry", &self.registry_cache_dir())
     }
 
     /// The components dependency-domain cache directory.
@@ -162,7 +206,7 @@ impl Manager {
         self.layout.components_historical_manifest_cache_path(raw, now())
     }
 
-    /// The component OCI image cache directory (zot's storage root).
+    /// The component OCI image directory: the image store in the registry cache (zot's storage root).
     pub fn components_images_cache_dir(&self) -> PathBuf {
         self.layout.components_images_cache_dir()
     }

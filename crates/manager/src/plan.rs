@@ -3,8 +3,6 @@
 //! the cache root, and the counts of the shared domains. Making it reads the
 //! cache but writes nothing, not even fingerprints learnt on the way.
 
-use deps_store::Fingerprints;
-
 use crate::job::Job;
 use crate::report::{DownloadPlan, PlannedFile, SharedCounts};
 use crate::source::Source;
@@ -21,7 +19,7 @@ impl Manager {
     ) -> Result<DownloadPlan, Error> {
         let manifest_source = source.to_string();
         self.off_thread(move |manager| {
-            let fingerprints = Fingerprints::load(manager.cache_dir());
+            let fingerprints = manager.load_fingerprints();
             let mut missing = Vec::new();
             for job in jobs {
                 if !fingerprints.check(&job.dest, &job.digest)? {
@@ -41,7 +39,8 @@ impl Manager {
         missing: Vec<PlannedFile>,
         shared: Option<SharedCounts>,
     ) -> DownloadPlan {
-        DownloadPlan { target, manifest_source, cache_dir: self.cache_dir().to_owned(), missing, shared }
+        let cache_dir = self.cache_dir().to_owned();
+        DownloadPlan { target, manifest_source, cache_dir, missing, vmconfig_images: 0, shared }
     }
 
     /// One job as a planned file, its path relative to the cache root.

@@ -18,6 +18,8 @@ pub struct DownloadPlan {
     pub cache_dir: PathBuf,
     /// Each artifact missing from the cache, in manifest order.
     pub missing: Vec<PlannedFile>,
+    /// vmconfig images (the VM's own runtime images) selected for this arch.
+    pub vmconfig_images: usize,
     /// The counts of the work shared across archs; `None` when this run skips it.
     pub shared: Option<SharedCounts>,
 }
@@ -42,6 +44,8 @@ pub struct SharedCounts {
     pub component_images: usize,
     /// Template charts.
     pub template_charts: usize,
+    /// Template images selected for the run's archs.
+    pub template_images: usize,
     /// Seed snapshots (0 when seeds are skipped).
     pub seed_snapshots: usize,
 }
@@ -61,12 +65,16 @@ pub struct DomainStatus {
     pub cached: usize,
     /// Items expected (vmconfig: marked cached; components: selected; others: all).
     pub total: usize,
+    /// Runtime images present in the image store (vmconfig and templates).
+    pub images_cached: usize,
+    /// Runtime images selected (vmconfig: for this arch; templates: for the archs asked).
+    pub images_total: usize,
 }
 
 impl DomainStatus {
     /// True when every expected item is present.
     pub fn is_complete(&self) -> bool {
-        self.version.is_some() && self.cached >= self.total
+        self.version.is_some() && self.cached >= self.total && self.images_cached >= self.images_total
     }
 }
 

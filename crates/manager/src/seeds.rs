@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use deps_manifest::{DigestAlgo, SeedSnapshot, SeedsManifest, pathsafe};
-use deps_store::Fingerprints;
 use deps_transport::HttpClient;
 
 use crate::events::{DownloadEvent, DownloadEventType as Ev, Events};
@@ -76,6 +75,7 @@ pub(crate) fn plan_seeds(manager: &Manager, seeds: &Loaded<SeedsManifest>) -> Re
                 target: Target::Seed(name.clone()),
                 name: format!("seed/{name}"),
                 url: snap.url.clone(),
+                fallback: None,
                 dest,
                 digest,
                 size: u64::try_from(snap.size).unwrap_or(0),
@@ -176,7 +176,7 @@ impl Manager {
         let events = Events::default();
         let _lock = self.lock(&events).await?;
         let jobs: Vec<Job> = plans.iter().filter_map(SeedPlan::job).cloned().collect();
-        let fingerprints = Arc::new(Fingerprints::load(self.cache_dir()));
+        let fingerprints = Arc::new(self.off_thread(|m| Ok(m.load_fingerprints())).await?);
         let (missing, mut present) = check_files(jobs, &fingerprints, &events).await?;
         let lanes = file_lanes(missing, &http, &self.download_retry, &fingerprints, &events);
         let outcome = Scheduler::new(DEFAULT_CONCURRENCY, false, events.clone()).run(lanes).await;

@@ -5,6 +5,8 @@ use deps_manifest::{
     ComponentImageFilter, ComponentsManifest, Manifest, RECOMMENDED_ADDONS, SeedsManifest, TemplatesManifest,
 };
 
+use crate::images::ImageJob;
+use crate::job::Target;
 use crate::report::{CacheStatus, DomainStatus};
 use crate::seeds::snapshot_path;
 use crate::source::{Source, parse};
@@ -82,12 +84,17 @@ impl Manager {
                 version: None,
                 cached: 0,
                 total: 0,
+                images_cached: 0,
+                images_total: 0,
             };
             if let Some((m, _)) = self.read_cached_manifest(kind, arch)? {
+                let selected = m.image_indexes(std::slice::from_ref(arch));
+                (status.images_cached, status.images_total) =
+                    self.images_present(&m.vmconfig.images, &selected, Target::VmImage)?;
                 status.version = Some(m.vmconfig.version.clone());
                 for item in m.items().into_iter().filter(|item| item.dep.cached) {
                     status.total += 1;
-                    let path = self.vmconfig_artifact_cache_path(&item.name, &item.dep)?;
+                    let path = self.vmconfig_arch_artifact_cache_path(&item.name, &item.dep, arch)?;
                     let size = u64::try_from(item.dep.size).unwrap_or(0);
                     if path.metadata().is_ok_and(|md| md.is_file() && (size == 0 || md.len() == size)) {
                         status.cached += 1;
@@ -96,8 +103,15 @@ impl Manager {
             }
             domains.push(status);
         }
-        let shared =
-            |domain, version, cached, total| DomainStatus { domain, arch: None, version, cached, total };
+        let shared = |domain, version, cached, total| DomainStatus {
+            domain,
+            arch: None,
+            version,
+            cached,
+            total,
+            images_cached: 0,
+            images_total: 0,
+        };
         domains.push(match self.read_cached_components_manifest()? {
             Some((m, _)) => {
                 let filter = ComponentImageFilter {
@@ -123,7 +137,12 @@ impl Manager {
             Some((m, _)) => {
                 let charts = &m.templates.charts;
                 let cached = charts.iter().filter(|c| c.cached).count();
-                shared(Domain::Templates, Some(m.templates.version.clone()), cached, charts.len())
+                let mut status =
+                    shared(Domain::Templates, Some(m.templates.version.clone()), cached, charts.len());
+                let selected = m.image_indexes(archs);
+                (status.images_cached, status.images_total) =
+                    self.images_present(&m.templates.images, &selected, Target::TemplateImage)?;
+                status
             }
             None => shared(Domain::Templates, None, 0, 0),
         });
@@ -141,5 +160,85 @@ impl Manager {
             None => shared(Domain::Seeds, None, 0, 0),
         });
         Ok(CacheStatus { cache_dir: self.cache_dir().to_owned(), domains })
+    }
+
+    /// How many of the selected runtime images are complete in the image store (sizes only), of how many.
+    fn images_present(
+        &self,
+        images: &[deps_manifest::RuntimeImage],
+        selected: &[usize],
+        target: fn(usize) -> Target,
+    ) -> Result<(usize, usize), Error> {
+        let root = self.components_images_cache_dir();
+        let mut present = 0;
+        for &i in selected {
+            let Some(image) = images.get(i) else { continue };
+            if image.cached && ImageJob::runtime(target(i), image)?.is_cached(&root)? {
+                present += 1;
+            }
+        }
+        Ok((present, selected.len()))
+    }
+
+    /// Whether the mirror's latest manifest of a shared domain differs from the
+    /// cached one (every `cached` marker removed, images included, so a download
+    /// alone never makes it differ), and the latest version.
+    pub async fn shared_status(&self, domain: Domain) -> Result<(bool, String), Error> {
+        let Some((what, file)) = domain.shared_manifest() else {
+            return Err(Error::rejected(
+                "vmconfig",
+                "a vmconfig manifest needs a kind and arch: use status()",
+            ));
+        };
+        let (bytes, source) = self.fetch_manifest_bytes(what, file, &self.http).await?;
+        self.off_thread(move |manager| {
+            fn differs<T>(latest: T, cached: Option<T>, reset: fn(&mut T), json: fn(&T) -> Vec<u8>) -> bool {
+                let Some(mut cached) = cached else { return true };
+                let mut latest = latest;
+                reset(&mut latest);
+                reset(&mut cached);
+                json(&latest) != json(&cached)
+            }
+            Ok(match domain {
+                Domain::Components => {
+                    let latest: ComponentsManifest = parse(what, &source, &bytes)?;
+                    let version = latest.components.version.clone();
+                    let cached = manager.read_cached_components_manifest()?.map(|(m, _)| m);
+                    (
+                        differs(
+                            latest,
+                            cached,
+                            ComponentsManifest::reset_cached,
+                            ComponentsManifest::to_cached_json,
+                        ),
+                        version,
+                    )
+                }
+                Domain::Templates => {
+                    let latest: TemplatesManifest = parse(what, &source, &bytes)?;
+                    let version = latest.templates.version.clone();
+                    let cached = manager.read_cached_templates_manifest()?.map(|(m, _)| m);
+                    (
+                        differs(
+                            latest,
+                            cached,
+                            TemplatesManifest::reset_cached,
+                            TemplatesManifest::to_cached_json,
+                        ),
+                        version,
+                    )
+                }
+                _ => {
+                    let latest: SeedsManifest = parse(what, &source, &bytes)?;
+                    let version = latest.seeds.version.clone();
+                    let cached = manager.read_cached_seeds_manifest()?.map(|(m, _)| m);
+                    (
+                        differs(latest, cached, SeedsManifest::reset_cached, SeedsManifest::to_cached_json),
+                        version,
+                    )
+                }
+            })
+        })
+        .await
     }
 }

@@ -20,6 +20,7 @@ use deps_oci::ImageBlobs;
 use deps_store::{CacheLock, Fingerprints, LockWait};
 
 use crate::images::ImageJob;
+use crate::job::Target;
 use crate::job::save_fingerprints;
 use crate::report::VerifyReport;
 use crate::seeds::snapshot_path;
@@ -80,17 +81,28 @@ impl Manager {
         let mut problems = Vec::new();
         let mut checks = Vec::new();
         for item in manifest.items().into_iter().filter(|item| item.dep.cached) {
-            let dest = self.vmconfig_artifact_cache_path(&item.name, &item.dep)?;
+            let dest = self.vmconfig_arch_artifact_cache_path(&item.name, &item.dep, arch)?;
             let digest = item.dep.parse_digest().map_err(|e| Error::invalid(&item.name, e))?;
             plan_file(Domain::VmConfig, &item.name, dest, Some(digest), &mut checks, &mut problems);
         }
-        if !opts.skip_cross_arch_dependencies {
+        let vm_images = manifest
+            .vmconfig
+            .images
+            .iter()
+            .enumerate()
+            .filter(|(_, image)| image.cached)
+            .map(|(index, image)| ImageJob::runtime(Target::VmImage(index), image))
+            .collect::<Result<Vec<_>, Error>>()?;
+        let shared = !opts.skip_cross_arch_dependencies;
+        if shared {
             self.plan_seed_checks(&mut checks, &mut problems)?;
-            self.plan_image_checks(&mut checks, &mut problems)?;
+        }
+        self.plan_image_checks(vm_images, shared, &mut checks, &mut problems)?;
+        if shared {
             self.plan_chart_checks(&mut checks, &mut problems)?;
         }
 
-        let fingerprints = Fingerprints::load(self.cache_dir());
+        let fingerprints = self.load_fingerprints();
         problems.extend(check_contents(checks, &fingerprints, opts.deep));
         self.save_fingerprints_if_idle(&fingerprints);
         if problems.is_empty() { Ok(manifest) } else { Err(Error::Incomplete { problems }) }
@@ -111,20 +123,36 @@ impl Manager {
         Ok(())
     }
 
-    /// Checks the structure of every cached component image and plans its blobs.
+    /// Checks the structure of every cached image (the vmconfig images, and
+    /// when `shared` the component and template images) and plans its blobs,
+    /// each blob once.
     fn plan_image_checks(
         &self,
+        vm_images: Vec<ImageJob>,
+        shared: bool,
         checks: &mut Vec<FileCheck>,
         problems: &mut Vec<Problem>,
     ) -> Result<(), Error> {
-        let Some((components, _)) = self.read_cached_components_manifest()? else { return Ok(()) };
+        let mut jobs: Vec<(Domain, ImageJob)> =
+            vm_images.into_iter().map(|j| (Domain::VmConfig, j)).collect();
+        let components = if shared { self.read_cached_components_manifest()? } else { None };
+        let templates = if shared { self.read_cached_templates_manifest()? } else { None };
+        if let Some((components, _)) = components {
+            for (index, image) in components.components.images.iter().enumerate().filter(|(_, i)| i.cached) {
+                jobs.push((Domain::Components, ImageJob::new(index, image)?));
+            }
+        }
+        if let Some((templates, _)) = templates {
+            for (index, image) in templates.templates.images.iter().enumerate().filter(|(_, i)| i.cached) {
+                jobs.push((Domain::Templates, ImageJob::runtime(Target::TemplateImage(index), image)?));
+            }
+        }
         let root = self.components_images_cache_dir();
         let mut planned: HashSet<PathBuf> = checks.iter().map(|c| c.path.clone()).collect();
-        for (index, image) in components.components.images.iter().enumerate().filter(|(_, i)| i.cached) {
-            let job = ImageJob::new(index, image)?;
+        for (domain, job) in jobs {
             let ImageBlobs { problems: found, blobs } = job.blobs(&root)?;
             problems.extend(found.into_iter().map(|p| Problem {
-                domain: Domain::Components,
+                domain,
                 item: job.name.clone(),
                 path: p.path,
                 reason: p.reason,
@@ -132,12 +160,7 @@ impl Manager {
             for (path, digest) in blobs {
                 // Images of one repository share blobs; each is hashed once.
                 if planned.insert(path.clone()) {
-                    checks.push(FileCheck {
-                        domain: Domain::Components,
-                        item: job.name.clone(),
-                        path,
-                        digest,
-                    });
+                    checks.push(FileCheck { domain, item: job.name.clone(), path, digest });
                 }
             }
         }

@@ -8,7 +8,8 @@
 //! copy over it, a missing entry) sends the caller back to hashing.
 //!
 //! They live in `<root>/.fingerprints.json`, keyed by path relative to the
-//! cache root. The file is only a shortcut: when it is missing, corrupt or
+//! cache root, or to a named area outside it (`<area>:<relative path>`, e.g.
+//! the registry cache beside the deps root). The file is only a shortcut: when it is missing, corrupt or
 //! from another version it is ignored (every file is re-hashed), and it is
 //! written atomically, by the process holding the cache lock.
 
@@ -66,6 +67,8 @@ struct StoredRef<'a> {
 #[derive(Debug)]
 pub struct Fingerprints {
     root: PathBuf,
+    /// Directories outside the root whose files are fingerprinted too, by name.
+    areas: Vec<(String, PathBuf)>,
     state: Mutex<State>,
 }
 
@@ -94,12 +97,23 @@ impl Fingerprints {
             },
             Err(_) => BTreeMap::new(),
         };
-        Fingerprints { root: root.to_owned(), state: Mutex::new(State { files, dirty: false }) }
+        Fingerprints {
+            root: root.to_owned(),
+            areas: Vec::new(),
+            state: Mutex::new(State { files, dirty: false }),
+        }
+    }
+
+    /// The same fingerprints, also covering the files under `dir` (outside the root), keyed as `<name>:<path>`.
+    #[must_use]
+    pub fn with_area(mut self, name: &str, dir: &Path) -> Self {
+        self.areas.push((name.to_owned(), dir.to_owned()));
+        self
     }
 
     /// No fingerprints: every check hashes.
     pub fn empty(root: &Path) -> Self {
-        Fingerprints { root: root.to_owned(), state: Mutex::new(State::default()) }
+        Fingerprints { root: root.to_owned(), areas: Vec::new(), state: Mutex::new(State::default()) }
     }
 
     /// How many files have a fingerprint.
@@ -178,8 +192,7 @@ impl Fingerprints {
     pub fn save(&self) -> Result<()> {
         let mut state = self.state();
         let before = state.files.len();
-        let root = self.root.clone();
-        state.files.retain(|key, _| root.join(key).is_file());
+        state.files.retain(|key, _| self.path_of(key).is_file());
         if !state.dirty && state.files.len() == before {
             return Ok(());
         }
@@ -195,10 +208,23 @@ impl Fingerprints {
         self.root.join(FINGERPRINT_FILE)
     }
 
-    /// `path` relative to the root, as a key; `None` outside the root.
+    /// `path` relative to the root (or `<area>:` and relative to an area), as a key; `None` outside them.
     fn key(&self, path: &Path) -> Option<String> {
-        let relative = path.strip_prefix(&self.root).ok()?;
-        relative.to_str().map(str::to_owned)
+        if let Ok(relative) = path.strip_prefix(&self.root) {
+            return relative.to_str().map(str::to_owned);
+        }
+        self.areas.iter().find_map(|(name, dir)| {
+            let relative = path.strip_prefix(dir).ok()?.to_str()?;
+            Some(format!("{name}:{relative}"))
+        })
+    }
+
+    /// The file a key names.
+    fn path_of(&self, key: &str) -> PathBuf {
+        let area = self.areas.iter().find_map(|(name, dir)| {
+            key.strip_prefix(name.as_str()).and_then(|rest| rest.strip_prefix(':')).map(|rest| dir.join(rest))
+        });
+        area.unwrap_or_else(|| self.root.join(key))
     }
 
     /// Stores a fingerprint for `path` when it lies under the root.
@@ -251,6 +277,30 @@ mod tests {
         std::fs::write(&path, b"abc").unwrap();
         let digest = hash_file(&path, DigestAlgo::Sha256).unwrap();
         (tmp, path, digest)
+    }
+
+    #[test]
+    fn files_in_an_area_outside_the_root_are_fingerprinted_and_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let (root, registry) = (dir.path().join("deps"), dir.path().join("registry"));
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(registry.join("mirror")).unwrap();
+        let blob = registry.join("mirror/blob");
+        std::fs::write(&blob, b"layer").unwrap();
+        let digest = crate::digest_bytes(deps_manifest::DigestAlgo::Sha256, b"layer");
+        let prints = Fingerprints::load(&root).with_area("registry", &registry);
+        assert!(prints.check(&blob, &digest).unwrap());
+        prints.save().unwrap();
+        let again = Fingerprints::load(&root).with_area("registry", &registry);
+        assert!(again.trusted(&blob, &digest), "trusted after a reload");
+        assert!(!Fingerprints::load(&root).trusted(&blob, &digest), "unknown without the area");
+        std::fs::remove_file(&blob).unwrap();
+        again.save().unwrap();
+        assert_eq!(
+            Fingerprints::load(&root).with_area("registry", &registry).len(),
+            0,
+            "a gone file is dropped"
+        );
     }
 
     #[test]

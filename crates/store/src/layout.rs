@@ -65,9 +65,41 @@ impl Layout {
         self.vmconfig_cache_dir().join("artifacts")
     }
 
-    /// Where one vmconfig artifact lives: `vmconfig/artifacts/<name>/<version>/<filename>`.
+    /// Where one vmconfig artifact of the primary arch lives: `vmconfig/artifacts/<name>/<version>/<filename>`.
     pub fn vmconfig_artifact_cache_path(&self, name: &str, version: &str, filename: &str) -> Result<PathBuf> {
         nested(self.vmconfig_artifacts_cache_dir(), name, version, filename)
+    }
+
+    /// Where one vmconfig artifact of another arch lives, so archs never
+    /// overwrite each other: `vmconfig/artifacts/<name>/<version>/<arch>/<filename>`.
+    pub fn vmconfig_arch_artifact_cache_path(
+        &self,
+        name: &str,
+        version: &str,
+        arch: &str,
+        filename: &str,
+    ) -> Result<PathBuf> {
+        let dir = nested(self.vmconfig_artifacts_cache_dir(), name, version, arch)?;
+        Ok(dir.join(pathsafe::component("file name", filename)?))
+    }
+
+    /// The registry cache that zot serves: `<parent>/registry` when the cache
+    /// root is a directory named `deps`, else `<root>/registry`.
+    pub fn registry_cache_dir(&self) -> PathBuf {
+        match (self.root.file_name(), self.root.parent()) {
+            (Some(name), Some(parent)) if name == "deps" => parent.join("registry"),
+            _ => self.root.join("registry"),
+        }
+    }
+
+    /// The image store inside the registry cache: `<registry cache>/mirror/`.
+    pub fn image_store_dir(&self) -> PathBuf {
+        self.registry_cache_dir().join("mirror")
+    }
+
+    /// Where older versions kept the image store: `components/images/`.
+    pub fn legacy_images_cache_dir(&self) -> PathBuf {
+        self.components_cache_dir().join("images")
     }
 
     /// The components dependency-domain directory: `components/`.
@@ -91,9 +123,10 @@ impl Layout {
         self.components_manifest_cache_dir().join(format!("components-{suffix}.json"))
     }
 
-    /// The component OCI image directory, zot's storage root: `components/images/`.
+    /// The component OCI image directory, zot's storage root: the image store
+    /// in the registry cache ([`Layout::image_store_dir`]).
     pub fn components_images_cache_dir(&self) -> PathBuf {
-        self.components_cache_dir().join("images")
+        self.image_store_dir()
     }
 
     /// The templates dependency-domain directory: `templates/`.
@@ -184,7 +217,24 @@ mod tests {
         Layout::new("/cache/deps")
     }
 
-    /// Every accessor, with paths relative to the root.
+    /// Every accessor, with paths relative to the root's parent (the registry cache is beside the root).
+    #[test]
+    fn the_registry_cache_is_beside_a_deps_root_and_inside_any_other() {
+        assert_eq!(
+            Layout::new("/home/me/.cache/podplane/deps").registry_cache_dir(),
+            Path::new("/home/me/.cache/podplane/registry")
+        );
+        assert_eq!(Layout::new("/srv/cache").registry_cache_dir(), Path::new("/srv/cache/registry"));
+        assert_eq!(Layout::new("/").registry_cache_dir(), Path::new("/registry"));
+        assert_eq!(Layout::new("deps").registry_cache_dir(), Path::new("registry"));
+    }
+
+    #[test]
+    fn an_arch_path_refuses_an_unsafe_arch() {
+        assert!(layout().vmconfig_arch_artifact_cache_path("kubelet", "1.0", "../x", "kubelet").is_err());
+        assert!(layout().vmconfig_arch_artifact_cache_path("kubelet", "1.0", "arm64", "..").is_err());
+    }
+
     #[test]
     fn whole_layout_snapshot() {
         let l = layout();
@@ -213,6 +263,13 @@ mod tests {
                 l.components_historical_manifest_cache_path(RAW, now),
             ),
             ("components_images_cache_dir", l.components_images_cache_dir()),
+            ("legacy_images_cache_dir", l.legacy_images_cache_dir()),
+            ("registry_cache_dir", l.registry_cache_dir()),
+            ("image_store_dir", l.image_store_dir()),
+            (
+                "vmconfig_arch_artifact_cache_path(kubelet, 1.36.1, arm64, kubelet)",
+                l.vmconfig_arch_artifact_cache_path("kubelet", "1.36.1", "arm64", "kubelet").unwrap(),
+            ),
             ("templates_cache_dir", l.templates_cache_dir()),
             ("templates_manifest_cache_dir", l.templates_manifest_cache_dir()),
             ("templates_manifest_cache_path", l.templates_manifest_cache_path()),
@@ -233,7 +290,7 @@ mod tests {
         ];
         let mut out = String::new();
         for (name, path) in rows {
-            let rel = path.strip_prefix(l.root()).unwrap();
+            let rel = path.strip_prefix("/cache").unwrap();
             writeln!(out, "{name}: {}", rel.display()).unwrap();
         }
         insta::assert_snapshot!(out);

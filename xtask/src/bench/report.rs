@@ -244,7 +244,7 @@ impl Report {
              warm no-op row shows what that costs). aria2c runs with `-j4 --file-allocation=none`; curl is \
              one process given every URL in turn (`-o <file> <url>` pairs, one reused connection). The \
              checks are `sha256sum --check` and `sha512sum --check` over the same files.\n\
-             - Cold images: before each run the cache's `components/images` is removed (artifacts stay \
+             - Cold images: before each run the image store (`registry/mirror` in the registry cache, here inside the bench's cache root) is removed (artifacts stay \
              cached, see above). skopeo copies each image platform the deps run pulled, by its manifest \
              digest, from docker-registry into its own `oci:` layout (`--src-tls-verify=false`), so blobs \
              shared by two images are fetched twice by skopeo and once by deps; MB/s uses the \

@@ -304,7 +304,7 @@ fn plan(scenario: &str, contender: &str, ctx: &Ctx, data: &Dataset, tools: &Tool
             Plan { clear: vec![out], steps }
         }
         ("images", "deps") => {
-            Plan { clear: vec![ctx.cache.join("components/images")], steps: vec![Step::one(ctx.download())] }
+            Plan { clear: vec![ctx.cache.join("registry/mirror")], steps: vec![Step::one(ctx.download())] }
         }
         ("images", "skopeo-seq" | "skopeo-par") => {
             let skopeo = tools.require(Tool::Skopeo)?;

@@ -206,7 +206,7 @@ impl Ctx {
             out.push(digested(file.clone(), &item.digest, fs_err::metadata(&file)?.len())?);
         }
         let mut blobs = BTreeMap::new();
-        for area in ["components/images", "templates/charts"] {
+        for area in ["registry/mirror", "templates/charts"] {
             for file in files_under(&self.cache.join(area))? {
                 let in_blobs = file.parent().is_some_and(|p| p.ends_with("blobs/sha256"));
                 let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
