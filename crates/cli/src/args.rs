@@ -7,9 +7,6 @@ use clap::{Args, Parser, Subcommand};
 /// The heading of the options every command takes.
 const GLOBAL: &str = "Global options";
 
-/// The default mirror of published deps manifests.
-pub const DEFAULT_BASE_URL: &str = "https://cli.podplane.dev/deps";
-
 /// Downloads, verifies and reports the dependencies of local Kubernetes VMs.
 #[derive(Debug, Parser)]
 #[command(
@@ -27,10 +24,17 @@ pub const DEFAULT_BASE_URL: &str = "https://cli.podplane.dev/deps";
 )]
 pub struct Cli {
     /// Where the manifests are published (`<base-url>/manifests/<file>`).
-    #[arg(long, global = true, help_heading = GLOBAL, env = "DEPS_BASE_URL", default_value = DEFAULT_BASE_URL)]
-    pub base_url: String,
-    /// The cache root [default: ~/.podplane/cache/deps].
-    #[arg(long, global = true, help_heading = GLOBAL, env = "DEPS_CACHE_DIR")]
+    ///
+    /// Else from DEPS_BASE_URL, PODPLANE_DEPS_URL, PODPLANE_DEPS_BASE_URL, `deps_url` in podplane's
+    /// config file ($XDG_CONFIG_HOME/podplane/config.json) [default: https://deps.podplane.dev].
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// The cache root.
+    ///
+    /// Else from DEPS_CACHE_DIR, PODPLANE_DEPS_CACHE_DIR, `deps_cache_dir` in podplane's config file
+    /// [default: $XDG_CACHE_HOME/podplane/deps, i.e. ~/.cache/podplane/deps on Linux,
+    /// ~/.podplane/cache/deps elsewhere].
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
     /// Allow plain HTTP to any host and registry, not only loopback ones.
     #[arg(long, global = true, help_heading = GLOBAL)]
@@ -96,7 +100,9 @@ pub struct VerifyArgs {
 /// Which VM kind and architectures a command concerns.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
-    /// Architectures, comma-separated (amd64, arm64) [default: this machine's].
+    /// Architectures, comma-separated (amd64, arm64).
+    ///
+    /// Else from PODPLANE_ARCH, `arch` in podplane's config file [default: this machine's].
     #[arg(long, value_delimiter = ',')]
     pub arch: Vec<String>,
     /// The VM kind (the `<kind>` in `vmconfig_<kind>_debian-13_<arch>.json`).
@@ -150,4 +156,15 @@ pub struct DownloadArgs {
     /// Stop at the first failed item; by default the others finish and every failure is listed.
     #[arg(long)]
     pub fail_fast: bool,
+}
+
+impl Cli {
+    /// The kind and architectures of the command.
+    pub fn target_mut(&mut self) -> &mut TargetArgs {
+        match &mut self.command {
+            Command::Download(args) => &mut args.target,
+            Command::Status(target) => target,
+            Command::Verify(args) => &mut args.target,
+        }
+    }
 }

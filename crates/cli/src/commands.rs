@@ -31,11 +31,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn manager(cli: &Cli) -> anyhow::Result<Manager> {
-    let cache_dir = match &cli.cache_dir {
-        Some(dir) => dir.clone(),
-        None => default_cache_dir().context("no home directory: pass --cache-dir or set DEPS_CACHE_DIR")?,
-    };
-    let mut manager = Manager::new(cli.base_url.clone(), cache_dir)?;
+    let settings =
+        crate::settings::current().context("the settings were not resolved before the command ran")?;
+    let mut manager = Manager::new(settings.base_url.value.clone(), default_cache_dir(settings))?;
     // One idle connection per download in flight, so every download reuses one.
     let concurrency = match &cli.command {
         Command::Download(args) => usize::from(args.concurrency),
@@ -57,12 +55,19 @@ fn manager(cli: &Cli) -> anyhow::Result<Manager> {
         ..deps_manager::RegistryConfig::default()
     };
     manager = manager.with_registry_config(registry);
+    if let Some(hint) = settings.move_hint().filter(|_| !cli.quiet) {
+        eprintln!("{hint}");
+    }
+    // Plain download output starts with the cache root and base URL and where each came from.
+    if matches!(cli.command, Command::Download(_)) && !cli.quiet && !cli.json {
+        eprintln!("{}", settings.describe());
+    }
     Ok(manager)
 }
 
-/// `~/.podplane/cache/deps`.
-fn default_cache_dir() -> Option<PathBuf> {
-    dirs::home_dir().map(|home| home.join(".podplane").join("cache").join("deps"))
+/// The cache root: `--cache-dir`, the variables, podplane's config file, else podplane's cache directory + `/deps`.
+fn default_cache_dir(settings: &crate::settings::Settings) -> PathBuf {
+    settings.cache_dir.value.clone()
 }
 
 fn archs(target: &TargetArgs) -> anyhow::Result<Vec<String>> {
@@ -138,7 +143,7 @@ async fn status(manager: &Manager, target: &TargetArgs) -> anyhow::Result<ExitCo
     let (k, a) = (kind.clone(), archs.clone());
     let cache = tokio::task::spawn_blocking(move || local.cache_status(&k, &a)).await??;
     let mut unreachable = None;
-    println!("cache: {}", cache.cache_dir.display());
+    println!("{}", crate::settings::describe_run(&cache.cache_dir));
     for state in &cache.domains {
         let remote = match (state.domain, &state.arch) {
             (Domain::VmConfig, Some(arch)) => match manager.status(&kind, arch).await {

@@ -1,22 +1,37 @@
 //! The `deps` command line: download, check and verify the dependencies of
-//! local Kubernetes VMs. Argument parsing lives in `args`, event rendering in
-//! `render`, `-f/--cluster-config` reading in `cluster_config`.
+//! local Kubernetes VMs. Argument parsing lives in `args`, the base URL, cache
+//! root and architecture defaults in `settings`, event rendering in `render`,
+//! `-f/--cluster-config` reading in `cluster_config`.
 
 mod args;
 mod cluster_config;
 mod commands;
 mod render;
+mod settings;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = args::Cli::parse();
+    let mut cli = args::Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("RUST_LOG"))
         .with_writer(std::io::stderr)
         .init();
+    let flags = settings::Flags {
+        base_url: cli.base_url.clone(),
+        cache_dir: cli.cache_dir.clone(),
+        arch: cli.target_mut().arch.clone(),
+    };
+    let settings = match settings::Settings::from_process(&flags) {
+        Ok(settings) => settings::install(settings),
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    cli.target_mut().arch.clone_from(&settings.archs.value);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
