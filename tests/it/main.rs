@@ -7,6 +7,7 @@ mod support;
 
 mod download;
 mod failures;
+mod current;
 mod faults;
 mod hostile;
 mod images;

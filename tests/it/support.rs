@@ -11,6 +11,7 @@ use deps_manager::{
     RetryPolicy,
 };
 use serde_json::Value;
+use xtask::fixtures::{PLACEHOLDER_BASE_URL, Shape};
 use xtask::mirror::Mirror;
 
 /// Size divisor that keeps a whole fixture set around a megabyte.
@@ -33,6 +34,22 @@ impl Env {
         let dir = tempfile::tempdir().unwrap();
         let mirror = Mirror::start_with_fixtures(dir.path().join("mirror"), scale).await.unwrap();
         Env { dir, mirror }
+    }
+
+    /// Fixtures in today's podplane shape (components lists, runtime images,
+    /// per-arch kube binaries, unknown fields).
+    pub async fn current() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let mirror = Mirror::start_with_fixtures_shape(dir.path().join("mirror"), SCALE, Shape::Current)
+            .await
+            .unwrap();
+        Env { dir, mirror }
+    }
+
+    /// A mirror manifest as the mirror serves it: the placeholder base URL rewritten to the mirror's.
+    pub fn served_manifest(&self, file: &str) -> Value {
+        let text = serde_json::to_string(&self.mirror_manifest(file)).unwrap();
+        serde_json::from_str(&text.replace(PLACEHOLDER_BASE_URL, &self.mirror.base_url())).unwrap()
     }
 
     pub fn mirror_dir(&self) -> PathBuf {

@@ -55,9 +55,10 @@ pub struct Components {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ComponentImage {
-    /// The components that render it (current shape); see [`ComponentImage::component_names`].
-    #[serde(skip_serializing_if = "Vec::is_empty", deserialize_with = "nullable")]
-    pub components: Vec<String>,
+    /// The components that render it (current shape; `None` when the field is
+    /// absent, so an explicit empty list round-trips); see [`ComponentImage::component_names`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub components: Option<Vec<String>>,
     /// The one component that renders it (older shape); empty when absent.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub component: String,
@@ -135,8 +136,9 @@ impl ComponentsManifest {
 impl ComponentImage {
     /// The components it serves: `components`, then `component` when set, without repeats.
     pub fn component_names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = Vec::with_capacity(self.components.len() + 1);
-        let all = self.components.iter().map(String::as_str).chain(Some(self.component.as_str()));
+        let listed = self.components.iter().flatten();
+        let mut names: Vec<&str> = Vec::new();
+        let all = listed.map(String::as_str).chain(Some(self.component.as_str()));
         for name in all.filter(|n| !n.is_empty()) {
             if !names.contains(&name) {
                 names.push(name);
@@ -214,7 +216,7 @@ mod tests {
     /// An image in the current shape: a `components` list.
     fn shared(components: &[&str], platform: &str, providers: &[&str], addon: bool) -> ComponentImage {
         ComponentImage {
-            components: components.iter().map(|c| (*c).to_owned()).collect(),
+            components: Some(components.iter().map(|c| (*c).to_owned()).collect()),
             image: format!("quay.io/x/{}:v1", components.join("-")),
             ..image("", platform, providers, addon)
         }
@@ -343,6 +345,9 @@ mod tests {
         assert!(shared(&[], "", &[], false).component_names().is_empty());
         let nulls: ComponentImage = serde_json::from_str(r#"{"components":null,"providers":null}"#).unwrap();
         assert_eq!(nulls, ComponentImage::default());
+        let empty: ComponentImage = serde_json::from_str(r#"{"components":[]}"#).unwrap();
+        assert_eq!(empty.components, Some(Vec::new()), "an explicit empty list is kept");
+        assert!(serde_json::to_string(&empty).unwrap().contains(r#""components":[]"#));
     }
 
     #[test]

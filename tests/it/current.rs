@@ -1,0 +1,168 @@
+//! Today's podplane manifests (BEHAVIOR.md §10) end to end: two archs whose
+//! kube binaries share file names never overwrite each other, the image
+//! selection follows podplane's rule, runtime images are pulled, and cached
+//! copies keep every upstream field.
+
+use std::collections::BTreeSet;
+
+use deps_manager::DownloadOptions;
+use deps_manager::manifest::{RECOMMENDED_ADDONS, secrets_providers};
+use serde_json::Value;
+
+use crate::support::{Env, read_json};
+
+const KIND: &str = "knc";
+const ARCHS: [&str; 2] = ["amd64", "arm64"];
+
+/// Both archs, as the CLI runs them: the first does the shared work for both.
+async fn download_both(env: &Env, manager: &deps_manager::Manager, opts: &DownloadOptions) {
+    for (i, arch) in ARCHS.iter().enumerate() {
+        let opts = opts
+            .clone()
+            .archs(ARCHS.iter().map(|a| (*a).to_owned()).collect())
+            .skip_cross_arch_dependencies(i > 0);
+        manager.download(KIND, arch, opts).await.unwrap_or_else(|e| panic!("{arch}: {e}"));
+    }
+    let _ = env;
+}
+
+fn primary_amd64(env: &Env) -> deps_manager::Manager {
+    env.manager().with_primary_arch("amd64")
+}
+
+#[tokio::test]
+async fn two_archs_with_same_named_kube_binaries_keep_both_and_a_rerun_fetches_nothing() {
+    let env = Env::current().await;
+    let manager = primary_amd64(&env);
+    download_both(&env, &manager, &DownloadOptions::default()).await;
+    for arch in ARCHS {
+        manager.verify(KIND, arch).unwrap_or_else(|e| panic!("verify {arch}: {e}"));
+    }
+
+    // The same file name, two files with each arch's bytes.
+    let vm = |arch: &str| env.mirror_manifest(&format!("vmconfig_knc_debian-13_{arch}.json"));
+    let kubelet = |arch: &str| vm(arch)["vmconfig"]["dependencies"]["kubelet"].clone();
+    let (amd, arm) = (kubelet("amd64"), kubelet("arm64"));
+    assert_ne!(amd["digest"], arm["digest"], "the fixtures make the archs differ");
+    let version = amd["version"].as_str().unwrap();
+    let dir = env.cache_dir().join("vmconfig/artifacts/kubelet").join(version);
+    let (primary, other) =
+        (std::fs::read(dir.join("kubelet")).unwrap(), std::fs::read(dir.join("arm64/kubelet")).unwrap());
+    assert_ne!(primary, other);
+    let dep: deps_manager::manifest::Dependency = serde_json::from_value(arm).unwrap();
+    assert_eq!(
+        manager.vmconfig_arch_artifact_cache_path("kubelet", &dep, "arm64").unwrap(),
+        dir.join("arm64/kubelet")
+    );
+
+    // The VM's own image and the template images are in the image store and marked cached.
+    for arch in ARCHS {
+        let cached = read_json(&manager.vmconfig_manifest_cache_path(KIND, arch).unwrap());
+        let images = cached["vmconfig"]["images"].as_array().unwrap();
+        assert!(!images.is_empty() && images.iter().all(|i| i["cached"] == true), "{arch}: {images:?}");
+    }
+    let templates = read_json(&manager.templates_manifest_cache_path());
+    assert!(templates["templates"]["images"].as_array().unwrap().iter().all(|i| i["cached"] == true));
+    assert!(env.cache_dir().join("registry/mirror/registry.k8s.io/pause/index.json").is_file());
+
+    env.mirror.clear_requests();
+    download_both(&env, &manager, &DownloadOptions::default()).await;
+    let fetched: Vec<String> = env
+        .mirror
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && !r.path.starts_with("/manifests/"))
+        .map(|r| r.path)
+        .collect();
+    assert!(fetched.is_empty(), "a second run fetched {fetched:?}");
+}
+
+/// Whether podplane would select a components image (BEHAVIOR.md §10), written
+/// here from the spec, independently of the manifest crate.
+fn selected(image: &Value, archs: &[&str], providers: &BTreeSet<String>, addons: &BTreeSet<String>) -> bool {
+    let platform = image["platform"].as_str().unwrap_or_default();
+    let arch = platform.split('/').nth(1).unwrap_or_default();
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array().into_iter().flatten().filter_map(|s| s.as_str()).map(str::to_owned).collect()
+    };
+    let for_provider = strings(&image["providers"]);
+    let mut names = strings(&image["components"]);
+    names.extend(image["component"].as_str().filter(|c| !c.is_empty()).map(str::to_owned));
+    (platform.is_empty() || archs.contains(&arch))
+        && (for_provider.is_empty() || for_provider.iter().any(|p| providers.contains(p)))
+        && (image["addon"] != true
+            || names.is_empty()
+            || names.iter().any(|n| addons.contains(n))
+            || addons.contains("all"))
+}
+
+/// Our markers removed, recursively: every `cached`, and the chart layer digest a cached chart records.
+fn without_markers(mut value: Value) -> Value {
+    match &mut value {
+        Value::Object(map) => {
+            map.remove("cached");
+            map.remove("chartLayerDigest");
+            for v in map.values_mut() {
+                *v = without_markers(v.take());
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                *v = without_markers(v.take());
+            }
+        }
+        _ => {}
+    }
+    value
+}
+
+#[tokio::test]
+async fn images_are_selected_by_podplanes_rule_and_cached_copies_keep_every_field() {
+    let env = Env::current().await;
+    let manager = primary_amd64(&env);
+    let user_addons = ["metrics-server".to_owned()];
+    let user_providers = ["proxmox".to_owned()];
+    let mut addons: Vec<String> = RECOMMENDED_ADDONS.iter().map(|a| (*a).to_owned()).collect();
+    addons.extend(user_addons.iter().cloned());
+    let opts = DownloadOptions::default().addons(addons.clone()).providers(user_providers.to_vec());
+    download_both(&env, &manager, &opts).await;
+
+    let published = env.served_manifest("components.json");
+    let mut providers: BTreeSet<String> = user_providers.iter().cloned().collect();
+    providers.extend(secrets_providers(&user_providers));
+    assert!(providers.contains("openbao"), "proxmox brings its secrets provider");
+    let addons: BTreeSet<String> = addons.into_iter().collect();
+    let cached = read_json(&manager.components_manifest_cache_path());
+    let images = |m: &Value| m["components"]["images"].as_array().unwrap().clone();
+    let expected: Vec<bool> =
+        images(&published).iter().map(|i| selected(i, &ARCHS, &providers, &addons)).collect();
+    let marked: Vec<bool> = images(&cached).iter().map(|i| i["cached"] == true).collect();
+    assert_eq!(marked, expected);
+    // The rule's corners are in the fixture and go the way the rule says.
+    let pick = |name: &str| {
+        images(&published)
+            .iter()
+            .zip(&marked)
+            .filter(|(i, _)| i["image"].as_str().unwrap().contains(name))
+            .map(|(_, m)| *m)
+            .collect::<Vec<_>>()
+    };
+    assert!(pick("podplane/hello").iter().all(|m| *m), "an addon with an empty list is always selected");
+    assert!(pick("caddy").iter().all(|m| !*m), "an addon whose components are not asked for is not");
+    assert!(pick("metrics-server").iter().all(|m| *m), "--addons adds to the recommended ones");
+    assert!(pick("trust-manager").iter().all(|m| *m), "a recommended addon is selected");
+    assert!(pick("openbao-csi-provider").iter().all(|m| *m), "proxmox selects its secrets provider");
+    assert!(pick("aws-secrets-manager").iter().all(|m| !*m), "another provider's image is not selected");
+
+    // Cached copies are the upstream manifests plus our markers, nothing lost.
+    let copies = [
+        ("components.json", manager.components_manifest_cache_path()),
+        ("templates.json", manager.templates_manifest_cache_path()),
+        ("seeds.json", manager.seeds_manifest_cache_path()),
+        ("vmconfig_knc_debian-13_amd64.json", manager.vmconfig_manifest_cache_path(KIND, "amd64").unwrap()),
+        ("vmconfig_knc_debian-13_arm64.json", manager.vmconfig_manifest_cache_path(KIND, "arm64").unwrap()),
+    ];
+    for (file, copy) in copies {
+        assert_eq!(without_markers(read_json(&copy)), env.served_manifest(file), "{file}");
+    }
+}
