@@ -33,7 +33,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn manager(cli: &Cli) -> anyhow::Result<Manager> {
     let settings =
         crate::settings::current().context("the settings were not resolved before the command ran")?;
-    let mut manager = Manager::new(settings.base_url.value.clone(), default_cache_dir(settings))?;
+    let mut manager = Manager::new(settings.base_url.value.clone(), default_cache_dir(settings))?
+        .with_primary_arch(settings.primary_arch.value.clone());
     // One idle connection per download in flight, so every download reuses one.
     let concurrency = match &cli.command {
         Command::Download(args) => usize::from(args.concurrency),
