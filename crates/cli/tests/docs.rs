@@ -85,9 +85,16 @@ fn doc_flags(section: &str) -> BTreeSet<String> {
     flags
 }
 
-/// `DEPS_X` names in `[env: DEPS_X=]` markers.
+/// Environment variables a help text names: `[env: X=]` markers, and every
+/// `DEPS_*`, `PODPLANE_*` or `XDG_*` word of the flags' own help (the base URL,
+/// cache root and arch are resolved by `deps`, not by clap).
 fn help_envs(help: &str) -> BTreeSet<String> {
-    help.split("[env: ").skip(1).filter_map(|rest| rest.split('=').next()).map(str::to_owned).collect()
+    let markers = help.split("[env: ").skip(1).filter_map(|rest| rest.split('=').next()).map(str::to_owned);
+    let words = help
+        .split(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+        .filter(|w| ["DEPS_", "PODPLANE_", "XDG_"].iter().any(|p| w.starts_with(p) && w.len() > p.len()))
+        .map(str::to_owned);
+    markers.chain(words).collect()
 }
 
 fn assert_same(what: &str, from_help: &BTreeSet<String>, from_doc: &BTreeSet<String>) {
@@ -154,6 +161,13 @@ fn the_drift_check_sees_a_missing_flag() {
     let help = "Options:\n      --arch <ARCH>\n          x\n  -f, --cluster-config <C>\n      --kind <K>\n";
     assert!(help_flags(help, "Options").contains("--kind"));
     assert_ne!(help_flags(help, "Options"), flags);
+}
+
+#[test]
+fn the_drift_check_sees_variables_named_in_help_text() {
+    let help = "  --base-url <URL>\n      Else from DEPS_BASE_URL, PODPLANE_DEPS_URL ($XDG_CONFIG_HOME/x)\n      [env: DEPS_CA_CERT=]\n";
+    let envs: Vec<String> = help_envs(help).into_iter().collect();
+    assert_eq!(envs, ["DEPS_BASE_URL", "DEPS_CA_CERT", "PODPLANE_DEPS_URL", "XDG_CONFIG_HOME"]);
 }
 
 #[test]

@@ -26,23 +26,43 @@ impl Env {
         self.dir.path().join("cache")
     }
 
-    /// The environment that points `deps` at this mirror and cache.
-    pub fn vars(&self) -> [(&'static str, String); 3] {
+    /// A home directory of this test's own, so nothing reads or writes the real one.
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    /// The environment that points `deps` at this mirror and cache, with
+    /// podplane's home, config and cache directories inside the temp dir.
+    /// The primary arch is arm64, the arch the tests download, so its
+    /// artifacts keep the paths the mirror serves them at.
+    pub fn vars(&self) -> [(&'static str, String); 7] {
+        let home = self.home();
         [
             ("DEPS_BASE_URL", self.mirror.base_url()),
+            ("PODPLANE_ARCH", "arm64".to_owned()),
             ("DEPS_CACHE_DIR", self.cache().display().to_string()),
             ("DEPS_REGISTRY_MIRROR", self.mirror.base_url()),
+            ("HOME", home.display().to_string()),
+            ("XDG_CONFIG_HOME", home.join(".config").display().to_string()),
+            ("XDG_CACHE_HOME", home.join(".cache").display().to_string()),
         ]
     }
 
-    /// `deps <args>` against this mirror and cache, not yet started.
+    /// `deps <args>` against this mirror and cache, not yet started; the
+    /// caller's own `PODPLANE_*` settings do not leak in.
     pub fn deps(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_deps-cli"));
-        cmd.args(args)
-            .envs(self.vars())
-            .env_remove("DEPS_MIRROR")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null());
+        cmd.args(args).envs(self.vars()).stdin(Stdio::null());
+        for var in [
+            "DEPS_MIRROR",
+            "RUST_LOG",
+            "USERPROFILE",
+            "PODPLANE_DEPS_URL",
+            "PODPLANE_DEPS_BASE_URL",
+            "PODPLANE_DEPS_CACHE_DIR",
+        ] {
+            cmd.env_remove(var);
+        }
         cmd
     }
 
