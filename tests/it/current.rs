@@ -166,3 +166,26 @@ async fn images_are_selected_by_podplanes_rule_and_cached_copies_keep_every_fiel
         assert_eq!(without_markers(read_json(&copy)), env.served_manifest(file), "{file}");
     }
 }
+
+#[tokio::test]
+async fn with_a_mirror_another_arch_tries_the_arch_path_then_the_original() {
+    let env = Env::current().await;
+    let manager = primary_amd64(&env);
+    let opts =
+        DownloadOptions::default().mirror(Some(env.mirror.base_url())).skip_cross_arch_dependencies(true);
+    manager.download(KIND, "arm64", opts).await.unwrap();
+    manager
+        .verify_with(KIND, "arm64", deps_manager::VerifyOptions::default().skip_cross_arch_dependencies(true))
+        .unwrap();
+
+    let kubelet =
+        env.mirror_manifest("vmconfig_knc_debian-13_arm64.json")["vmconfig"]["dependencies"]["kubelet"]
+            .clone();
+    let version = kubelet["version"].as_str().unwrap();
+    let gets: Vec<String> = env.gets_under("/vmconfig/artifacts/").into_iter().map(|r| r.path).collect();
+    // The kube binary is found at the arch path; the others fall back to the original path.
+    assert!(gets.contains(&format!("/vmconfig/artifacts/kubelet/{version}/arm64/kubelet")), "{gets:?}");
+    let runc: Vec<&String> = gets.iter().filter(|p| p.starts_with("/vmconfig/artifacts/runc/")).collect();
+    assert_eq!(runc.len(), 2, "the arch path, then the original: {runc:?}");
+    assert!(runc[0].contains("/arm64/") && !runc[1].contains("/arm64/"), "{runc:?}");
+}
