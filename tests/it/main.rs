@@ -5,9 +5,9 @@
 
 mod support;
 
+mod current;
 mod download;
 mod failures;
-mod current;
 mod faults;
 mod hostile;
 mod images;

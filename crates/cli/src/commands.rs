@@ -156,11 +156,8 @@ async fn status(manager: &Manager, target: &TargetArgs) -> anyhow::Result<ExitCo
                     String::new()
                 }
             },
-            (domain, _) => match manager.latest_version(domain).await {
-                Ok(latest) => {
-                    let needed = state.version.as_deref() != Some(latest.as_str());
-                    update_text(state.version.as_deref(), needed, &latest)
-                }
+            (domain, _) => match manager.shared_status(domain).await {
+                Ok((needed, latest)) => update_text(state.version.as_deref(), needed, &latest),
                 Err(err) => {
                     unreachable.get_or_insert_with(|| with_hint(&err));
                     String::new()
@@ -198,11 +195,15 @@ fn label(state: &DomainStatus, kind: &str) -> String {
 fn local_text(state: &DomainStatus, archs: &[String]) -> String {
     let Some(version) = &state.version else { return NOT_DOWNLOADED.to_owned() };
     let (cached, total) = (state.cached, state.total);
-    let incomplete = cached < total;
+    let incomplete = !state.is_complete();
+    let images = match state.images_total {
+        0 => String::new(),
+        n => format!(", {} of {n} images cached", state.images_cached),
+    };
     match state.domain {
         Domain::VmConfig => {
             let advice = if incomplete { ": run `deps verify`, then `deps download`" } else { "" };
-            format!("{version}, {cached} of {total} cached artifacts present{advice}")
+            format!("{version}, {cached} of {total} cached artifacts present{images}{advice}")
         }
         domain => {
             let advice = if incomplete { ": run `deps download`" } else { "" };
@@ -211,7 +212,7 @@ fn local_text(state: &DomainStatus, archs: &[String]) -> String {
                 Domain::Templates => "charts cached".to_owned(),
                 _ => "snapshots cached".to_owned(),
             };
-            format!("{version}, {cached} of {total} {what}{advice}")
+            format!("{version}, {cached} of {total} {what}{images}{advice}")
         }
     }
 }

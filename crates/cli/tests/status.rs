@@ -83,7 +83,7 @@ async fn verify_lists_every_problem_per_domain_and_says_what_to_do() {
     let mut bytes = std::fs::read(&artifact).unwrap();
     bytes[0] ^= 0xff;
     std::fs::write(&artifact, bytes).unwrap();
-    let blob = first_blob(&env.cache().join("components/images"));
+    let blob = first_blob(&env.cache().join("registry/mirror"));
     std::fs::remove_file(blob).unwrap();
 
     let out = env.run(&["verify", "--arch", "arm64"]).await;

@@ -37,6 +37,7 @@ pub fn dry_run_line(plan: &DownloadPlan) -> serde_json::Value {
         json!({
             "component_images": s.component_images,
             "template_charts": s.template_charts,
+            "template_images": s.template_images,
             "seed_snapshots": s.seed_snapshots,
         })
     });
@@ -53,6 +54,7 @@ pub fn dry_run_line(plan: &DownloadPlan) -> serde_json::Value {
             "manifest_source": plan.manifest_source,
             "cache_dir": plan.cache_dir.display().to_string(),
             "missing": missing,
+            "vmconfig_images": plan.vmconfig_images,
             "shared": shared,
         },
     })

@@ -210,9 +210,11 @@ pub fn plan_text(plan: &DownloadPlan) -> String {
             out.push_str(&format!("  {} ({})\n", file.path.display(), human_bytes(file.size)));
         }
     }
+    out.push_str(&format!("VMConfig images: {}\n", plan.vmconfig_images));
     if let Some(shared) = &plan.shared {
         out.push_str(&format!("Component images: {}\n", shared.component_images));
         out.push_str(&format!("Template charts: {}\n", shared.template_charts));
+        out.push_str(&format!("Template images: {}\n", shared.template_images));
         out.push_str(&format!("Seed snapshots: {}\n", shared.seed_snapshots));
     }
     out
