@@ -33,13 +33,14 @@ const SAMPLE_EVERY: Duration = Duration::from_millis(2);
 pub struct Proc {
     program: PathBuf,
     args: Vec<OsString>,
+    envs: Vec<(OsString, OsString)>,
     cwd: Option<PathBuf>,
 }
 
 impl Proc {
     /// `program` with no arguments yet.
     pub fn new(program: impl Into<PathBuf>) -> Self {
-        Proc { program: program.into(), args: Vec::new(), cwd: None }
+        Proc { program: program.into(), args: Vec::new(), envs: Vec::new(), cwd: None }
     }
 
     /// Appends one argument.
@@ -51,6 +52,12 @@ impl Proc {
     /// Appends arguments.
     pub fn args<I: IntoIterator<Item = S>, S: Into<OsString>>(mut self, args: I) -> Self {
         self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets an environment variable.
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.envs.push((key.into(), value.into()));
         self
     }
 
@@ -66,9 +73,20 @@ impl Proc {
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(err.into_parts().0);
         // Variables that would point `deps` somewhere else than the command line says.
-        for var in ["DEPS_BASE_URL", "DEPS_CACHE_DIR", "DEPS_REGISTRY_MIRROR", "DEPS_MIRROR", "RUST_LOG"] {
+        for var in [
+            "DEPS_BASE_URL",
+            "DEPS_CACHE_DIR",
+            "DEPS_REGISTRY_MIRROR",
+            "DEPS_MIRROR",
+            "PODPLANE_DEPS_URL",
+            "PODPLANE_DEPS_BASE_URL",
+            "PODPLANE_DEPS_CACHE_DIR",
+            "PODPLANE_ARCH",
+            "RUST_LOG",
+        ] {
             cmd.env_remove(var);
         }
+        cmd.envs(self.envs.iter().map(|(k, v)| (k, v)));
         if let Some(dir) = &self.cwd {
             cmd.current_dir(dir);
         }

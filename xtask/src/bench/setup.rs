@@ -107,9 +107,13 @@ impl Ctx {
         Ok((Ctx { work: work.to_path_buf(), nginx, registry, deps, cache, deep_verify }, summary))
     }
 
-    /// `deps` with the global options pointing at the servers and the cache, quiet.
+    /// `deps` with the global options pointing at the servers and the cache,
+    /// quiet; arm64 is the primary arch (its artifacts keep the original paths)
+    /// and no podplane config file is read.
     pub fn deps(&self) -> Proc {
         Proc::new(&self.deps)
+            .env("PODPLANE_ARCH", ARCH)
+            .env("XDG_CONFIG_HOME", self.work.join("config"))
             .arg("-q")
             .arg("--base-url")
             .arg(self.nginx.base_url())
