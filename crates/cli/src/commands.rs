@@ -1,9 +1,7 @@
 //! The subcommands: build the manager from the global flags, run, report.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use deps_manager::{
     ClientConfig, Domain, DomainStatus, DownloadOptions, Error, HttpClient, Manager, Problem, VerifyOptions,
     manifest,
@@ -12,9 +10,10 @@ use deps_manager::{
 use crate::args::{Cli, Command, DownloadArgs, TargetArgs, VerifyArgs};
 use crate::cluster_config;
 use crate::render::{Mode, Reporter};
+use crate::settings::Settings;
 
 /// Runs the parsed command line.
-pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+pub async fn run(cli: Cli, settings: &Settings) -> anyhow::Result<ExitCode> {
     let mode = if cli.json {
         Mode::Json
     } else if cli.quiet {
@@ -22,18 +21,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     } else {
         Mode::Plain
     };
-    let manager = manager(&cli)?;
+    let manager = manager(&cli, settings)?;
     match &cli.command {
         Command::Download(args) => download(&manager, args, mode).await,
-        Command::Status(target) => status(&manager, target).await,
+        Command::Status(target) => status(&manager, target, settings).await,
         Command::Verify(args) => verify(&manager, args, mode).await,
     }
 }
 
-fn manager(cli: &Cli) -> anyhow::Result<Manager> {
-    let settings =
-        crate::settings::current().context("the settings were not resolved before the command ran")?;
-    let mut manager = Manager::new(settings.base_url.value.clone(), default_cache_dir(settings))?
+fn manager(cli: &Cli, settings: &Settings) -> anyhow::Result<Manager> {
+    let mut manager = Manager::new(settings.base_url.value.clone(), settings.cache_dir.value.clone())?
         .with_primary_arch(settings.primary_arch.value.clone());
     // One idle connection per download in flight, so every download reuses one.
     let concurrency = match &cli.command {
@@ -64,11 +61,6 @@ fn manager(cli: &Cli) -> anyhow::Result<Manager> {
         eprintln!("{}", settings.describe());
     }
     Ok(manager)
-}
-
-/// The cache root: `--cache-dir`, the variables, podplane's config file, else podplane's cache directory + `/deps`.
-fn default_cache_dir(settings: &crate::settings::Settings) -> PathBuf {
-    settings.cache_dir.value.clone()
 }
 
 fn archs(target: &TargetArgs) -> anyhow::Result<Vec<String>> {
@@ -137,14 +129,14 @@ async fn download(manager: &Manager, args: &DownloadArgs, mode: Mode) -> anyhow:
 
 /// `deps status`: the local state of every domain, then whether the mirror has
 /// newer manifests. An unreachable mirror is reported, not fatal.
-async fn status(manager: &Manager, target: &TargetArgs) -> anyhow::Result<ExitCode> {
+async fn status(manager: &Manager, target: &TargetArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
     let kind = target.kind.clone();
     let archs = archs(target)?;
     let local = manager.clone();
     let (k, a) = (kind.clone(), archs.clone());
     let cache = tokio::task::spawn_blocking(move || local.cache_status(&k, &a)).await??;
     let mut unreachable = None;
-    println!("{}", crate::settings::describe_run(&cache.cache_dir));
+    println!("{}", settings.describe());
     for state in &cache.domains {
         let remote = match (state.domain, &state.arch) {
             (Domain::VmConfig, Some(arch)) => match manager.status(&kind, arch).await {

@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         arch: cli.target_mut().arch.clone(),
     };
     let settings = match settings::Settings::from_process(&flags) {
-        Ok(settings) => settings::install(settings),
+        Ok(settings) => settings,
         Err(err) => {
             eprintln!("error: {err}");
             return ExitCode::FAILURE;
@@ -39,7 +39,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(cli)) {
+    match runtime.block_on(commands::run(cli, &settings)) {
         Ok(code) => code,
         Err(err) => {
             eprint!("{}", error_report(&err));

@@ -17,7 +17,6 @@
 use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -272,28 +271,6 @@ impl Settings {
             old.display(),
             steps.join(" && ")
         ))
-    }
-}
-
-/// The settings of this run, once [`install`]ed.
-static CURRENT: OnceLock<Settings> = OnceLock::new();
-
-/// Makes these the settings of this run; the first call wins.
-pub fn install(settings: Settings) -> &'static Settings {
-    CURRENT.get_or_init(|| settings)
-}
-
-/// The settings of this run, if [`install`] was called.
-pub fn current() -> Option<&'static Settings> {
-    CURRENT.get()
-}
-
-/// What `status` prints first: the cache root and base URL with their sources,
-/// or only the cache root when no settings were installed.
-pub fn describe_run(cache_dir: &Path) -> String {
-    match current() {
-        Some(settings) => settings.describe(),
-        None => format!("cache: {}", cache_dir.display()),
     }
 }
 
