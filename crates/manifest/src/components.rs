@@ -11,7 +11,8 @@ use crate::arch::{arch_selection, platform_arch};
 use crate::cached_json::to_cached_json;
 use crate::filter::{NameSelector, secrets_providers};
 use crate::go_json::{is_false, nullable};
-use crate::{ComponentImageFilter, ComponentsSource, Digest, DigestAlgo, Error, Extra, ImageRef};
+use crate::runtime_image::pull_problem;
+use crate::{ComponentImageFilter, ComponentsSource, Error, Extra, ImageRef};
 
 /// Addons the CLI always selects, in addition to the user's `--addons`.
 pub const RECOMMENDED_ADDONS: [&str; 7] = [
@@ -159,39 +160,15 @@ impl ComponentImage {
 
     /// Checks what a pull needs: a valid reference, a sha256 digest (and index), size > 0.
     pub fn validate(&self) -> Result<(), Error> {
-        let invalid = |reason: String| Error::ComponentImage {
-            components: self.component_names().into_iter().map(str::to_owned).collect(),
-            image: self.image.clone(),
-            reason,
-        };
-        if self.image.is_empty() {
-            return Err(invalid("empty image".to_owned()));
+        match pull_problem(&self.image, &self.digest, self.size, &self.index) {
+            None => Ok(()),
+            Some(reason) => Err(Error::ComponentImage {
+                components: self.component_names().into_iter().map(str::to_owned).collect(),
+                image: self.image.clone(),
+                reason,
+            }),
         }
-        self.image_ref().map_err(|err| invalid(format!("an {err}")))?;
-        if self.digest.is_empty() {
-            return Err(invalid("empty digest".to_owned()));
-        }
-        sha256(&self.digest).map_err(|err| invalid(format!("an {err}")))?;
-        if self.size <= 0 {
-            return Err(invalid("missing size".to_owned()));
-        }
-        if !self.index.is_empty() {
-            sha256(&self.index).map_err(|err| invalid(format!("an index with {err}")))?;
-        }
-        Ok(())
     }
-}
-
-/// Parses an OCI digest, which must be sha256.
-pub(crate) fn sha256(value: &str) -> Result<Digest, Error> {
-    let digest: Digest = value.parse()?;
-    if digest.algo() != DigestAlgo::Sha256 {
-        return Err(Error::InvalidDigest {
-            digest: value.to_owned(),
-            reason: "OCI image digests must be sha256".to_owned(),
-        });
-    }
-    Ok(digest)
 }
 
 #[cfg(test)]

@@ -11,9 +11,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::arch::{arch_selection, platform_arch};
-use crate::components::sha256;
 use crate::go_json::{is_false, nullable};
-use crate::{Error, Extra, ImageRef};
+use crate::{Digest, DigestAlgo, Error, Extra, ImageRef};
 
 /// One platform image of `vmconfig.images` or `templates.images`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,23 +54,35 @@ impl RuntimeImage {
 
     /// Checks what a pull needs: a valid reference, a sha256 digest (and index), size > 0.
     pub fn validate(&self) -> Result<(), Error> {
-        let invalid = |reason: String| Error::RuntimeImage { image: self.image.clone(), reason };
-        if self.image.is_empty() {
-            return Err(invalid("empty image".to_owned()));
-        }
-        self.image_ref().map_err(|err| invalid(format!("an {err}")))?;
-        if self.digest.is_empty() {
-            return Err(invalid("empty digest".to_owned()));
-        }
-        sha256(&self.digest).map_err(|err| invalid(format!("an {err}")))?;
-        if self.size <= 0 {
-            return Err(invalid("missing size".to_owned()));
-        }
-        if !self.index.is_empty() {
-            sha256(&self.index).map_err(|err| invalid(format!("an index with {err}")))?;
-        }
-        Ok(())
+        pull_problem(&self.image, &self.digest, self.size, &self.index)
+            .map_or(Ok(()), |reason| Err(Error::RuntimeImage { image: self.image.clone(), reason }))
     }
+}
+
+/// What keeps an image entry (component or runtime) from being pulled: an
+/// invalid reference, a digest (or index) that is not sha256, a size ≤ 0.
+pub(crate) fn pull_problem(image: &str, digest: &str, size: i64, index: &str) -> Option<String> {
+    if image.is_empty() {
+        return Some("empty image".to_owned());
+    }
+    if let Err(err) = ImageRef::parse(image) {
+        return Some(format!("an {err}"));
+    }
+    if digest.is_empty() {
+        return Some("empty digest".to_owned());
+    }
+    if let Err(err) = sha256(digest) {
+        return Some(format!("an {err}"));
+    }
+    if size <= 0 {
+        return Some("missing size".to_owned());
+    }
+    if !index.is_empty()
+        && let Err(err) = sha256(index)
+    {
+        return Some(format!("an index with {err}"));
+    }
+    None
 }
 
 /// Indexes of the images for `archs` (comma lists allowed); platform-less images always match.
@@ -92,6 +103,18 @@ pub(crate) fn validate_images(images: &[RuntimeImage], indexes: &[usize]) -> Res
 /// Marks the image at `index` cached; false when there is no such index.
 pub(crate) fn mark_image_cached(images: &mut [RuntimeImage], index: usize) -> bool {
     images.get_mut(index).map(|image| image.cached = true).is_some()
+}
+
+/// Parses an OCI digest, which must be sha256.
+pub(crate) fn sha256(value: &str) -> Result<Digest, Error> {
+    let digest: Digest = value.parse()?;
+    if digest.algo() != DigestAlgo::Sha256 {
+        return Err(Error::InvalidDigest {
+            digest: value.to_owned(),
+            reason: "OCI image digests must be sha256".to_owned(),
+        });
+    }
+    Ok(digest)
 }
 
 #[cfg(test)]
