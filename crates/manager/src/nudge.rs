@@ -1,6 +1,7 @@
 //! Staleness and the update nudge: a cheap mtime check (`is_stale`) that gates
 //! a background fetch (`check_update_nudge`) which never fails, only folds
-//! what happened into one line for the user.
+//! what happened into one line for the user. Its disk work runs off the async
+//! worker threads.
 
 use std::time::{Duration, SystemTime};
 
@@ -20,11 +21,32 @@ impl Manager {
     /// nudge, or an empty string when there is nothing to say. Gives up after
     /// `timeout`; never returns an error.
     pub async fn check_update_nudge(&self, kind: &str, arch: &str, timeout: Duration) -> String {
-        let Ok(path) = self.vmconfig_manifest_cache_path(kind, arch) else { return String::new() };
-        let Ok(Some((cached, _))) = self.read_cached_manifest(kind, arch) else { return String::new() };
-        match tokio::time::timeout(timeout, self.fetch_vmconfig(kind, arch)).await {
+        let (k, a) = (kind.to_owned(), arch.to_owned());
+        let cached = self
+            .off_thread(move |m| {
+                Ok((m.vmconfig_manifest_cache_path(&k, &a)?, m.read_cached_manifest(&k, &a)?))
+            })
+            .await;
+        let Ok((path, Some((cached, _)))) = cached else { return String::new() };
+        let fetched = tokio::time::timeout(timeout, self.fetch_vmconfig(kind, arch)).await;
+        let age = {
+            let path = path.clone();
+            let fresh = matches!(fetched, Ok(Ok(_)));
+            tokio::task::spawn_blocking(move || {
+                if fresh {
+                    touch(&path);
+                }
+                fs_err::metadata(&path)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|mtime| SystemTime::now().duration_since(mtime).ok())
+                    .unwrap_or_default()
+            })
+            .await
+            .unwrap_or_default()
+        };
+        match fetched {
             Ok(Ok(latest)) => {
-                touch(&path);
                 let (old, new) = (&cached.vmconfig.version, &latest.vmconfig.version);
                 if old == new {
                     String::new()
@@ -33,11 +55,6 @@ impl Manager {
                 }
             }
             _ => {
-                let age = fs_err::metadata(&path)
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|mtime| SystemTime::now().duration_since(mtime).ok())
-                    .unwrap_or_default();
                 let days = age.as_secs() / 86_400;
                 format!(
                     "Manifest is {days} days old and we couldn't check for updates. Run `deps download` when you are online."
