@@ -42,11 +42,17 @@ pub enum Fault {
     },
     /// Answer 200 with the full body even to `Range` requests.
     IgnoreRange,
-    /// Throttle the body to this many bytes per second.
+    /// Throttle the body to this many bytes per second (below 10, one byte at a time: a slow drip).
     Slow {
         /// The rate.
         bytes_per_sec: u64,
     },
+    /// Answer `302 Found` with this `Location` (any scheme or host).
+    RedirectTo(String),
+    /// Accept the request and never answer it (until the mirror shuts down).
+    BlackHole,
+    /// Send neither `ETag` nor `Last-Modified`, so a client has nothing to resume with.
+    NoValidators,
 }
 
 /// What the armed faults make of one request.
@@ -54,8 +60,14 @@ pub enum Fault {
 pub(super) struct FaultPlan {
     /// Answer with this status instead of serving (`Retry-After` seconds for 429).
     pub(super) reject: Option<(u16, Option<u64>)>,
+    /// Answer `302` with this `Location` instead of serving.
+    pub(super) redirect: Option<String>,
+    /// Never answer.
+    pub(super) black_hole: bool,
     /// Serve the full body whatever the `Range`.
     pub(super) ignore_range: bool,
+    /// Leave out `ETag` and `Last-Modified`.
+    pub(super) no_validators: bool,
     /// How to misbehave while sending the body.
     pub(super) body: BodyPlan,
 }
@@ -65,19 +77,22 @@ impl FaultPlan {
     fn of(faults: &[Fault]) -> FaultPlan {
         let mut plan = FaultPlan::default();
         for fault in faults {
-            match *fault {
-                Fault::Status(code) => {
+            match fault {
+                Fault::RedirectTo(location) => plan.redirect = Some(location.clone()),
+                Fault::BlackHole => plan.black_hole = true,
+                Fault::NoValidators => plan.no_validators = true,
+                &Fault::Status(code) => {
                     plan.reject.get_or_insert((code, None));
                 }
-                Fault::TooManyRequests { retry_after_secs } => {
+                &Fault::TooManyRequests { retry_after_secs } => {
                     plan.reject.get_or_insert((429, Some(retry_after_secs)));
                 }
-                Fault::Truncate { after } => plan.body.cut = Some(Cut::Close { after }),
-                Fault::ResetAfter { after } => plan.body.cut = Some(Cut::Reset { after }),
+                &Fault::Truncate { after } => plan.body.cut = Some(Cut::Close { after }),
+                &Fault::ResetAfter { after } => plan.body.cut = Some(Cut::Reset { after }),
                 Fault::WrongBytes => plan.body.invert = true,
-                Fault::Stall { after, duration } => plan.body.stall = Some((after, duration)),
+                &Fault::Stall { after, duration } => plan.body.stall = Some((after, duration)),
                 Fault::IgnoreRange => plan.ignore_range = true,
-                Fault::Slow { bytes_per_sec } => plan.body.bytes_per_sec = Some(bytes_per_sec.max(1)),
+                &Fault::Slow { bytes_per_sec } => plan.body.bytes_per_sec = Some(bytes_per_sec.max(1)),
             }
         }
         plan
@@ -147,6 +162,19 @@ mod tests {
         assert_eq!(second.body.cut, None);
         assert!(second.ignore_range);
         assert_eq!(table.take("/b"), FaultPlan::default());
+    }
+
+    #[test]
+    fn hostile_faults_show_in_the_plan() {
+        let table = FaultTable::default();
+        table.set("/a", Fault::RedirectTo("http://0.0.0.0:1/x".into()), None);
+        table.set("/a", Fault::RedirectTo("ftp://127.0.0.1/x".into()), None);
+        table.set("/a", Fault::BlackHole, Some(1));
+        table.set("/a", Fault::NoValidators, None);
+        let plan = table.take("/a");
+        assert_eq!(plan.redirect.as_deref(), Some("ftp://127.0.0.1/x"), "arming a kind again replaces it");
+        assert!(plan.black_hole && plan.no_validators);
+        assert!(!table.take("/a").black_hole);
     }
 
     #[test]

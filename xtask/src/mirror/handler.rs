@@ -1,5 +1,5 @@
 //! The request handler of both listeners: checks the path, applies the
-//! armed faults, routes (files, `/token`, `/v2/...` on the mirror; signed
+//! armed faults (a black hole never answers, a redirect answers 302), routes (files, `/token`, `/v2/...` on the mirror; signed
 //! blobs on the storage listener), then answers a resource with the headers a
 //! download client relies on (Content-Length, Accept-Ranges, ETag,
 //! Last-Modified, Content-Range) or a fixed reply. Faults apply to every
@@ -79,10 +79,20 @@ pub(super) async fn handle(
             vec![(header::ALLOW, "GET, HEAD".into())],
         );
     }
+    if plan.black_hole {
+        // Logged as status 0: accepted, never answered.
+        shared.log.push(record);
+        let mut shutdown = shared.shutdown.clone();
+        let _ = shutdown.wait_for(|down| *down).await;
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
     if let Some((code, retry_after)) = plan.reject {
         let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let headers = retry_after.map(|s| (header::RETRY_AFTER, s.to_string())).into_iter().collect();
         return finish(shared, record, status, headers);
+    }
+    if let Some(location) = plan.redirect.clone() {
+        return finish(shared, record, StatusCode::FOUND, vec![(header::LOCATION, location)]);
     }
     let outcome = match endpoint.role {
         Role::Mirror => route(shared, &path, &req).await,
@@ -142,6 +152,9 @@ impl Out<'_> {
             }
         };
         let mut headers = resource_headers(&resource, end - start);
+        if self.plan.no_validators {
+            headers.retain(|(name, _)| name != header::ETAG && name != header::LAST_MODIFIED);
+        }
         if status == StatusCode::PARTIAL_CONTENT {
             headers.push((header::CONTENT_RANGE, format!("bytes {start}-{}/{}", end - 1, resource.len)));
         }

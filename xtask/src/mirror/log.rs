@@ -16,7 +16,7 @@ pub struct RequestRecord {
     pub range: Option<String>,
     /// The `If-Range` header, if any.
     pub if_range: Option<String>,
-    /// The status answered.
+    /// The status answered (0: never answered, a black hole).
     pub status: u16,
     /// Body bytes written so far.
     pub bytes_sent: u64,

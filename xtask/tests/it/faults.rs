@@ -171,3 +171,56 @@ async fn a_slow_body_counts_bytes_as_they_go_and_shutdown_ends_it() {
         .unwrap();
     assert!(reply.body.len() < DATA_LEN, "{}", reply.body.len());
 }
+
+#[tokio::test]
+async fn redirect_to_answers_302_with_the_location_and_no_body() {
+    let (_dir, mirror) = mirror().await;
+    mirror.set_fault("/data.bin", Fault::RedirectTo("http://0.0.0.0:9/data.bin".into()), Some(1));
+    let reply = get(&mirror.base_url(), "/data.bin").await;
+    assert_eq!(reply.status, 302);
+    assert_eq!(reply.header("location"), Some("http://0.0.0.0:9/data.bin"));
+    assert!(reply.body.is_empty());
+    assert_eq!(get(&mirror.base_url(), "/data.bin").await.status, 200, "armed once");
+}
+
+#[tokio::test]
+async fn black_hole_never_answers_and_shutdown_ends_it() {
+    let (_dir, mirror) = mirror().await;
+    mirror.set_fault("/data.bin", Fault::BlackHole, None);
+    let base = mirror.base_url();
+    let client = tokio::spawn(async move { get(&base, "/data.bin").await });
+    wait_until("the request is logged", || !mirror.requests().is_empty()).await;
+    assert_eq!(mirror.requests()[0].status, 0, "logged as never answered");
+    assert!(!client.is_finished(), "no answer while the mirror runs");
+    mirror.shutdown().await;
+    let reply = tokio::time::timeout(Duration::from_secs(60), client)
+        .await
+        .expect("shutdown ends the black hole")
+        .unwrap();
+    assert_eq!(reply.status, 503);
+}
+
+#[tokio::test]
+async fn no_validators_leaves_out_etag_and_last_modified() {
+    let (_dir, mirror) = mirror().await;
+    let with = get(&mirror.base_url(), "/data.bin").await;
+    assert!(with.header("etag").is_some() && with.header("last-modified").is_some());
+    mirror.set_fault("/data.bin", Fault::NoValidators, None);
+    let without = get(&mirror.base_url(), "/data.bin").await;
+    assert_eq!(without.body, pattern(DATA_LEN));
+    assert_eq!((without.header("etag"), without.header("last-modified")), (None, None));
+}
+
+#[tokio::test]
+async fn a_slow_drip_sends_one_byte_at_a_time() {
+    let (_dir, mirror) = mirror().await;
+    // Three bytes a second: one byte every 333 ms.
+    mirror.set_fault("/data.bin", Fault::Slow { bytes_per_sec: 3 }, None);
+    let base = mirror.base_url();
+    let _client = tokio::spawn(async move { get(&base, "/data.bin").await });
+    let sent = || mirror.requests().first().map_or(0, |r| r.bytes_sent);
+    wait_until("the first byte is counted", || sent() > 0).await;
+    let first = sent();
+    wait_until("another drop follows", || sent() > first).await;
+    assert!(sent() < DATA_LEN as u64);
+}
