@@ -10,8 +10,10 @@
 //! They live in `<root>/.fingerprints.json`, keyed by path relative to the
 //! cache root, or to a named area outside it (`<area>:<relative path>`, e.g.
 //! the registry cache beside the deps root). The file is only a shortcut: when it is missing, corrupt or
-//! from another version it is ignored (every file is re-hashed), and it is
-//! written atomically, by the process holding the cache lock.
+//! from another version it is ignored (every file is re-hashed); when it is
+//! not a regular file (a FIFO, a device) it is ignored with a warning naming
+//! it, never read. It is written atomically, by the process holding the cache
+//! lock; the rename replaces whatever was at its name, a link included.
 
 use std::collections::BTreeMap;
 use std::fs::Metadata;
@@ -83,8 +85,8 @@ impl Fingerprints {
     /// The fingerprints recorded under `root`; empty when there are none or they are unreadable.
     pub fn load(root: &Path) -> Self {
         let path = root.join(FINGERPRINT_FILE);
-        let files = match std::fs::read(&path) {
-            Ok(bytes) => match serde_json::from_slice::<Stored>(&bytes) {
+        let files = match crate::read_cached_manifest(&path) {
+            Ok(Some(bytes)) => match serde_json::from_slice::<Stored>(&bytes) {
                 Ok(stored) if stored.version == VERSION => stored.files,
                 Ok(stored) => {
                     tracing::debug!(version = stored.version, "ignoring fingerprints of another version");
@@ -95,7 +97,12 @@ impl Fingerprints {
                     BTreeMap::new()
                 }
             },
-            Err(_) => BTreeMap::new(),
+            Ok(None) => BTreeMap::new(),
+            Err(err) => {
+                // Never a hang: a FIFO or device there is reported and replaced by the next save.
+                tracing::warn!(%err, "ignoring unreadable fingerprints");
+                BTreeMap::new()
+            }
         };
         Fingerprints {
             root: root.to_owned(),

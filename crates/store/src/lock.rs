@@ -14,6 +14,11 @@
 //!   until it is released.
 //! - `NoWait`: if the lock is held, fail at once with [`Error::Locked`].
 //!
+//! The lock file is opened without following a symbolic link: a link planted
+//! at `.lock` is replaced by a fresh file, never written through (taking the
+//! lock writes our PID, and releasing it empties the file). A FIFO or device
+//! there is an error naming it.
+//!
 //! Readers (verify, status) do not take the lock: every file they read is
 //! replaced atomically, so they never see a half-written one.
 

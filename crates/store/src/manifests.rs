@@ -45,11 +45,14 @@ pub fn write_cached_manifest_at(
 ) -> Result<WrittenManifest> {
     let historical = layout.historical_manifest_path(kind, raw, now)?;
     let latest = layout.latest_manifest_path(kind)?;
-    // An unreadable latest copy just means "write it again".
-    if matches!(read_cached_manifest(&latest), Ok(Some(old)) if old == raw)
+    // An unreadable latest copy just means "write it again"; so does a link
+    // planted there (the atomic write replaces it, touching it would not).
+    let latest_is_file = matches!(fsio::entry_type(&latest), Ok(Some(kind)) if kind.is_file());
+    if latest_is_file
+        && matches!(read_cached_manifest(&latest), Ok(Some(old)) if old == raw)
         && let Some(existing) = latest_history_of(layout, kind, raw)?
     {
-        let file = std::fs::File::options().append(true).open(&latest).map_err(io_err("open", &latest))?;
+        let file = fsio::open_append_no_follow(&latest)?;
         file.set_modified(now.into()).map_err(io_err("set the modification time of", &latest))?;
         tracing::debug!(manifest = kind.name(), latest = %latest.display(), "cached manifest unchanged");
         return Ok(WrittenManifest { latest, historical: existing });
@@ -84,7 +87,7 @@ fn latest_history_of(layout: &Layout, kind: &ManifestKind<'_>, raw: &[u8]) -> Re
 /// The stamp of the epoch, as it appears in historical file names.
 const EPOCH_STAMP: &str = "19700101T000000Z";
 
-/// Reads a cached file's bytes; `None` when it does not exist.
+/// Reads a cached file's bytes; `None` when it does not exist, an error naming it when it is not a regular file.
 pub fn read_cached_manifest(path: &Path) -> Result<Option<Vec<u8>>> {
     let Some(mut file) = fsio::open_if_exists(path)? else {
         return Ok(None);

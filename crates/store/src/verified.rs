@@ -6,7 +6,9 @@
 //! absent or complete and correct. A mismatch removes the partial (those bytes
 //! are known bad); dropping the writer without committing keeps it, so a
 //! later [`VerifiedWriter::resume`] can re-hash it and carry on from its end.
-//! With an expected size, the partial never grows beyond it.
+//! With an expected size, the partial never grows beyond it. The partial is
+//! never written through a symbolic link (one planted at its name is
+//! replaced by a fresh file), and one that is not a regular file is an error.
 //! After an I/O error the writer's state is unknown: drop it and resume.
 
 use std::fs::File;
@@ -62,8 +64,11 @@ impl VerifiedWriter {
     /// bytes, so it is emptied (and its sidecar removed) instead.
     pub fn resume(dest: &Path, expected: Digest, expected_size: Option<u64>) -> Result<Self> {
         let partial = partial_path(dest);
-        if !partial.exists() {
-            return Self::create(dest, expected, expected_size);
+        // A link planted at the partial's name holds none of our bytes: it is replaced, never followed.
+        match fsio::entry_type(&partial)? {
+            None => return Self::create(dest, expected, expected_size),
+            Some(kind) if kind.is_symlink() => return Self::create(dest, expected, expected_size),
+            Some(kind) => fsio::ensure_regular(&partial, kind)?,
         }
         let mut file = fsio::open_rw(&partial)?;
         let len = file.metadata().map_err(io_err("read metadata of", &partial))?.len();
