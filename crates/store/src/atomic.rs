@@ -33,16 +33,34 @@ pub fn atomic_copy(src: &Path, dest: &Path) -> Result<u64> {
     Ok(copied)
 }
 
-/// A hidden temporary file in `dir` whose name says which file it will become.
+/// The temporary files' suffix.
+const TEMP_SUFFIX: &str = ".tmp";
+/// Random characters in a temporary file's name.
+const TEMP_RANDOM: usize = 6;
+
+/// A hidden temporary file in `dir` whose name says which file it will become:
+/// `.<name>.<6 random letters or digits>.tmp`.
+///
+/// Created with `O_EXCL`, so a link planted at the name makes it fail rather than be followed.
 fn temp_beside(path: &Path, dir: &Path) -> Result<NamedTempFile> {
     let mut prefix = OsString::from(".");
     prefix.push(path.file_name().unwrap_or_default());
     prefix.push(".");
     tempfile::Builder::new()
         .prefix(&prefix)
-        .suffix(".tmp")
+        .rand_bytes(TEMP_RANDOM)
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)
         .map_err(io_err("create a temporary file in", dir))
+}
+
+/// Whether `name` is one [`temp_beside`] makes: `.<name>.<random>.tmp`.
+pub(crate) fn is_temp_name(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix('.').and_then(|n| n.strip_suffix(TEMP_SUFFIX)) else {
+        return false;
+    };
+    let Some((target, random)) = rest.rsplit_once('.') else { return false };
+    !target.is_empty() && random.len() == TEMP_RANDOM && random.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// Fsyncs `tmp`, renames it onto `path` and fsyncs `dir`.
@@ -83,6 +101,21 @@ mod tests {
         assert!(matches!(&err, Error::Io { path: p, .. } if *p == path), "{err:?}");
         assert!(err.to_string().contains("taken"), "{err}");
         assert_eq!(names(tmp.path()), ["taken"]);
+    }
+
+    #[test]
+    fn the_temporary_files_we_make_match_the_sweep_pattern() {
+        let tmp = tempfile::tempdir().unwrap();
+        for name in ["runc", ".fingerprints.json", "runc.tar.gz.partial.meta"] {
+            let kept =
+                temp_beside(&tmp.path().join(name), tmp.path()).unwrap().into_temp_path().keep().unwrap();
+            let kept_name = kept.file_name().unwrap().to_str().unwrap();
+            assert!(is_temp_name(kept_name), "{kept_name}");
+        }
+        for name in ["runc".to_owned(), "..abcdef.tmp".into(), ".runc.tmp".into(), ".runc.abcdef.tmp~".into()]
+        {
+            assert!(!is_temp_name(&name), "{name}");
+        }
     }
 
     #[test]

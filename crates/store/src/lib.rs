@@ -17,6 +17,7 @@ mod lock;
 mod manifest_kind;
 mod manifests;
 mod partial;
+mod sweep;
 mod verified;
 
 pub use atomic::{atomic_copy, atomic_write};
@@ -33,4 +34,5 @@ pub use manifests::{
 pub use partial::{
     PartialMeta, discard_partial, partial_meta_path, partial_path, read_partial_meta, write_partial_meta,
 };
+pub use sweep::sweep_stray_temp_files;
 pub use verified::{Committed, VerifiedWriter};

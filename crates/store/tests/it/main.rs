@@ -7,5 +7,6 @@
 mod special_files;
 #[cfg(unix)]
 mod support;
+mod sweep;
 #[cfg(unix)]
 mod symlinks;
