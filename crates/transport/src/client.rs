@@ -7,13 +7,16 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
 
 use crate::Error;
+use crate::deadline::Deadlines;
 use crate::error::redact;
+use crate::redirect;
 
 /// Settings of the HTTP client.
 #[derive(Debug, Clone)]
@@ -24,10 +27,20 @@ pub struct ClientConfig {
     pub user_agent: String,
     /// A PEM file with an extra CA certificate to trust (e.g. an internal mirror's).
     pub extra_ca_cert: Option<PathBuf>,
-    /// Longest wait for a connection.
+    /// Longest wait for a TCP (and TLS) connection.
     pub connect_timeout: Duration,
-    /// Longest silence between two reads of a response.
-    pub read_timeout: Duration,
+    /// The low-speed limit in bytes per second (0: none): an attempt that gets fewer
+    /// than `low_speed_limit × low_speed_time` bytes in `low_speed_time` times out.
+    pub low_speed_limit: u64,
+    /// The window of the low-speed limit (also the longest wait for an answer).
+    pub low_speed_time: Duration,
+    /// Deadline of one download attempt, start to last byte (`None`: none; big files take long).
+    pub download_timeout: Option<Duration>,
+    /// Deadline of one small request (a manifest or a token), start to last byte.
+    pub manifest_timeout: Option<Duration>,
+    /// Hosts (`host` or `host:port`, `*` for any) a redirect may lead to over plain http;
+    /// loopback always may. The same rule as [`check_scheme`], applied to every hop.
+    pub insecure_hosts: Vec<String>,
 }
 
 impl Default for ClientConfig {
@@ -36,46 +49,75 @@ impl Default for ClientConfig {
             concurrency: 4,
             user_agent: format!("deps/{}", env!("CARGO_PKG_VERSION")),
             extra_ca_cert: None,
-            connect_timeout: Duration::from_secs(15),
-            read_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            low_speed_limit: 1,
+            low_speed_time: Duration::from_secs(30),
+            download_timeout: None,
+            manifest_timeout: Some(Duration::from_secs(60)),
+            insecure_hosts: Vec::new(),
         }
     }
 }
 
-/// A cheaply clonable HTTP client shared by every request of a run.
+/// A cheaply clonable HTTP client shared by every request of a run. It follows
+/// only redirects [`check_scheme`] accepts, and every request it sends keeps
+/// the deadlines of its [`ClientConfig`].
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     inner: reqwest::Client,
+    config: Arc<ClientConfig>,
+    certs: Arc<[reqwest::Certificate]>,
 }
 
 impl HttpClient {
     /// Builds the client from its settings.
     pub fn new(config: &ClientConfig) -> Result<Self, Error> {
+        let certs: Arc<[reqwest::Certificate]> = match &config.extra_ca_cert {
+            Some(path) => read_ca_file(path)?.into(),
+            None => Arc::new([]),
+        };
+        Self::build(Arc::new(config.clone()), certs)
+    }
+
+    /// The same client, but redirects may lead over plain http to `hosts` (instead
+    /// of the hosts it was built with). Shares nothing but the settings.
+    pub fn with_insecure_hosts(&self, hosts: &[String]) -> Result<Self, Error> {
+        if self.config.insecure_hosts == hosts {
+            return Ok(self.clone());
+        }
+        let config = ClientConfig { insecure_hosts: hosts.to_vec(), ..(*self.config).clone() };
+        Self::build(Arc::new(config), Arc::clone(&self.certs))
+    }
+
+    fn build(config: Arc<ClientConfig>, certs: Arc<[reqwest::Certificate]>) -> Result<Self, Error> {
         // reqwest is built without a default crypto provider: install ring once.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder()
             .user_agent(&config.user_agent)
             .pool_max_idle_per_host(config.concurrency.max(1))
             .connect_timeout(config.connect_timeout)
-            .read_timeout(config.read_timeout)
+            .redirect(redirect::policy(config.insecure_hosts.clone()))
             .tcp_nodelay(true);
-        if let Some(path) = &config.extra_ca_cert {
-            for cert in read_ca_file(path)? {
-                builder = builder.add_root_certificate(cert);
-            }
+        for cert in certs.iter() {
+            builder = builder.add_root_certificate(cert.clone());
         }
         let inner = builder.build().map_err(Error::Client)?;
-        Ok(Self { inner })
-    }
-
-    /// Wraps a client the caller configured.
-    pub fn from_reqwest(inner: reqwest::Client) -> Self {
-        Self { inner }
+        Ok(Self { inner, config, certs })
     }
 
     /// The underlying reqwest client.
-    pub fn inner(&self) -> &reqwest::Client {
+    pub(crate) fn inner(&self) -> &reqwest::Client {
         &self.inner
+    }
+
+    /// The deadlines of one download attempt of `url`.
+    pub(crate) fn download_deadlines(&self, url: &str) -> Deadlines {
+        Deadlines::new(url, &self.config, self.config.download_timeout)
+    }
+
+    /// The deadlines of one small request (manifest, token) to `url`.
+    pub(crate) fn small_deadlines(&self, url: &str) -> Deadlines {
+        Deadlines::new(url, &self.config, self.config.manifest_timeout)
     }
 }
 

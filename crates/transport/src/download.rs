@@ -16,20 +16,21 @@
 //! restarted from zero and broke off no further than before does, so a server
 //! that has no validator or ignores `Range` and always cuts the body short
 //! cannot keep us looping). A partial that already holds every declared byte
-//! is verified and committed without a request.
+//! is verified and committed without a request. Each attempt keeps the
+//! download deadlines (low-speed limit, optional overall deadline); one that
+//! times out keeps its bytes and is retried like a body that broke off.
 
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use deps_manifest::Digest;
 use deps_store::{Committed, PartialMeta, VerifiedWriter};
-use futures_util::StreamExt;
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE};
 use tokio::sync::mpsc;
 
 use crate::headers::{authorization, header};
-use crate::retry::{Failure, RetryState, classify, send_failure};
+use crate::retry::{Failure, RetryState, classify};
 use crate::{Error, HttpClient, RetryPolicy, redact};
 
 /// Chunks buffered between the network and the writer thread.
@@ -125,8 +126,8 @@ impl HttpClient {
         if let (true, Some(validator)) = (ranged, &validator) {
             request = request.header(RANGE, format!("bytes={offset}-")).header(IF_RANGE, validator.as_str());
         }
-        let request_error = |source: reqwest::Error| send_failure(&req.url, source);
-        let response = request.send().await.map_err(request_error)?;
+        let mut deadlines = self.download_deadlines(&req.url);
+        let response = deadlines.send(request).await?;
         let status = response.status();
         let mut start = 0;
         match status {
@@ -192,7 +193,7 @@ impl HttpClient {
         progress(current, total);
         let mut stream = response.bytes_stream();
         let mut body_error = None;
-        while let Some(chunk) = stream.next().await {
+        while let Some(chunk) = deadlines.next(&mut stream).await {
             match chunk {
                 Ok(chunk) => {
                     current += chunk.len() as u64;
@@ -216,7 +217,7 @@ impl HttpClient {
         match (written, body_error) {
             (Err(err), _) => Err(fatal(err)),
             (Ok(Some(done)), _) => Ok(done),
-            (Ok(None), Some(err)) => Err(request_error(err)),
+            (Ok(None), Some(failure)) => Err(failure),
             (Ok(None), None) => Err(fatal(Error::Task("writer stopped early".to_owned()))),
         }
     }

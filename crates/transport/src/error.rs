@@ -29,6 +29,25 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
+    /// A redirect led to a URL the URL policy refuses (another scheme, or plain
+    /// http to a host neither loopback nor allowed as insecure); not followed.
+    #[error("GET {url}: refused the redirect to {target}: {reason}")]
+    RedirectRefused {
+        /// The URL asked for (redacted).
+        url: String,
+        /// Where the redirect pointed (redacted).
+        target: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// An attempt ran past a deadline: the connect timeout, the low-speed limit or its overall deadline.
+    #[error("GET {url}: timed out {what}")]
+    TimedOut {
+        /// The URL (redacted).
+        url: String,
+        /// What was being waited for, and which limit it broke.
+        what: String,
+    },
     /// The server answered with a status we do not retry.
     #[error("GET {url}: HTTP {status}")]
     Status {
@@ -162,6 +181,17 @@ pub enum Error {
         /// Why it cannot be used.
         reason: String,
     },
+}
+
+impl Error {
+    /// True when this failure (or the last one before the retries ran out) was a timeout.
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::TimedOut { .. } => true,
+            Error::RetriesExhausted { last, .. } => last.is_timeout(),
+            _ => false,
+        }
+    }
 }
 
 /// A URL without userinfo (user names and passwords), for messages and logs.

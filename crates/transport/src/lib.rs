@@ -1,13 +1,16 @@
-//! HTTP for deps: one configured reqwest client, one explicit test of what is
+//! HTTP for deps: one configured reqwest client (redirects held to the URL
+//! policy, deadlines on every attempt), one explicit test of what is
 //! transient, retries with backoff that honour `Retry-After`, downloads that
 //! stream through a digest into a resumable partial file, and the OCI
 //! distribution client (token auth, manifests, blobs) built on them.
 
 mod client;
+mod deadline;
 mod download;
 mod error;
 mod fetch;
 mod headers;
+mod redirect;
 mod registry;
 mod retry;
 

@@ -2,7 +2,7 @@
 //! retry loop.
 //!
 //! Transient: connection failures, timeouts, bodies that break off, and HTTP
-//! 408, 429 and 5xx. Everything else (404, 403, a digest mismatch) fails at
+//! 408, 429 and 5xx. A refused redirect is final. Everything else (404, 403, a digest mismatch) fails at
 //! once; 401 is final here and carries its challenge to the registry's auth
 //! layer. A `Retry-After` header replaces the computed delay, capped so a
 //! hostile server cannot park us for hours.
@@ -101,8 +101,20 @@ pub(crate) fn classify(url: &str, status: StatusCode, headers: &HeaderMap) -> Fa
     }
 }
 
-/// A send (or body read) that failed before a whole answer: transient or not.
+/// A send (or body read) that failed before a whole answer: a refused redirect
+/// (final), a timeout (transient), or another error, transient or not.
 pub(crate) fn send_failure(url: &str, source: reqwest::Error) -> Failure {
+    if let Some(refusal) = crate::redirect::refused(&source) {
+        return Failure::Fatal(Error::RedirectRefused {
+            url: redact(url),
+            target: refusal.target.clone(),
+            reason: refusal.reason.clone(),
+        });
+    }
+    if source.is_timeout() {
+        let what = if source.is_connect() { "connecting" } else { "waiting for the server" };
+        return Failure::Transient(Error::TimedOut { url: redact(url), what: what.to_owned() }, None);
+    }
     let transient = is_transient_error(&source);
     let err = Error::Request { url: redact(url), source };
     if transient { Failure::Transient(err, None) } else { Failure::Fatal(err) }

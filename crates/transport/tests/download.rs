@@ -5,8 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Test code: a panic is the failure report.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use deps_manifest::{Digest, DigestAlgo};
@@ -204,7 +203,7 @@ async fn connection_reset_mid_body_resumes() {
 
 #[tokio::test]
 async fn stalled_body_times_out_and_resumes() {
-    let config = ClientConfig { read_timeout: Duration::from_millis(200), ..ClientConfig::default() };
+    let config = ClientConfig { low_speed_time: Duration::from_millis(200), ..ClientConfig::default() };
     let env = Env::with_client(config).await;
     let stall = Fault::Stall { after: SIZE / 2, duration: Duration::from_secs(3) };
     env.mirror.set_fault(PATH, stall, Some(1));
@@ -317,60 +316,20 @@ async fn server_that_ignores_range_and_always_cuts_off_exhausts_the_retries() {
     assert!(!env.dest().exists());
 }
 
-/// A server with no validator (no ETag, no Last-Modified) that announces
-/// `size` bytes and closes the connection after `cut` of them, every time.
-/// Returns its URL and the count of requests it answered.
-async fn always_cuts_without_validator(size: u64, cut: u64) -> (String, Arc<AtomicUsize>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let requests = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&requests);
-    tokio::spawn(async move {
-        let body = content(size);
-        loop {
-            let Ok((mut conn, _)) = listener.accept().await else { return };
-            counter.fetch_add(1, Ordering::SeqCst);
-            let body = body[..cut as usize].to_vec();
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match conn.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let answer =
-                    format!("HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n");
-                let _ = conn.write_all(answer.as_bytes()).await;
-                let _ = conn.write_all(&body).await;
-                let _ = conn.shutdown().await;
-            });
-        }
-    });
-    (format!("http://{addr}/blob.bin"), requests)
-}
-
 #[tokio::test]
 async fn server_without_validator_that_always_cuts_at_the_same_offset_exhausts_the_retries() {
-    let (url, requests) = always_cuts_without_validator(SIZE, SIZE / 2).await;
-    let cache = tempfile::tempdir().unwrap();
-    let req = DownloadRequest {
-        url,
-        dest: cache.path().join("blob.bin"),
-        digest: deps_store::digest_bytes(DigestAlgo::Sha256, &content(SIZE)),
-        size: Some(SIZE),
-        policy: fast().with_max_retries(3),
-        authorization: None,
-    };
-    let client = HttpClient::new(&ClientConfig::default()).unwrap();
+    let env = Env::new().await;
+    env.mirror.set_fault(PATH, Fault::NoValidators, None);
+    env.mirror.set_fault(PATH, Fault::Truncate { after: SIZE / 2 }, None);
     // Each attempt restarts from byte 0 (nothing to resume with) and breaks off where the
     // first did: only the first counts as progress, so the budget runs out.
-    let outcome = tokio::time::timeout(Duration::from_secs(30), client.download(req, &|_, _| {})).await;
+    let req = DownloadRequest { policy: fast().with_max_retries(3), ..env.request() };
+    let outcome = tokio::time::timeout(Duration::from_secs(30), env.download(req)).await;
     let err = outcome.expect("the download must give up, not loop forever").unwrap_err();
     assert!(matches!(err, Error::RetriesExhausted { retries: 3, .. }), "{err:?}");
-    assert_eq!(requests.load(Ordering::SeqCst), 4, "one attempt and three retries");
+    let gets = env.gets();
+    assert_eq!(gets.len(), 4, "one attempt and three retries: {gets:?}");
+    assert!(gets.iter().all(|g| g.range.is_none()), "no validator, no resume: {gets:?}");
 }
 
 #[tokio::test]

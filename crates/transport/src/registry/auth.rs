@@ -25,7 +25,7 @@ use super::endpoint::Endpoint;
 use super::token::Token;
 use crate::fetch::read_body;
 use crate::headers::authorization;
-use crate::retry::{Failure, classify, retrying, send_failure};
+use crate::retry::{Failure, classify, retrying};
 use crate::{Error, HttpClient, RegistryConfig, RetryPolicy, check_scheme, redact};
 
 /// Largest token endpoint answer read.
@@ -192,7 +192,8 @@ impl Auth {
             if let Some(basic) = &basic {
                 request = request.header(reqwest::header::AUTHORIZATION, authorization(&url, basic)?);
             }
-            let response = request.send().await.map_err(|e| send_failure(&url, e))?;
+            let mut deadlines = self.http.small_deadlines(&url);
+            let response = deadlines.send(request).await?;
             let status = response.status();
             if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
                 let reason = match &basic {
@@ -214,7 +215,7 @@ impl Auth {
             if !status.is_success() {
                 return Err(classify(&url, status, response.headers()));
             }
-            let body = read_body(response, &url, MAX_TOKEN_BYTES).await?;
+            let body = read_body(response, &url, MAX_TOKEN_BYTES, &mut deadlines).await?;
             Token::parse(&body, Instant::now(), SystemTime::now())
                 .map_err(|reason| Failure::Fatal(Error::Token { url: redact(&url), reason }))
         };

@@ -6,6 +6,7 @@
 //! stream through [`HttpClient::download`], which verifies, resumes and
 //! reports progress, and follows redirects (reqwest drops `Authorization`
 //! when a redirect leaves the host, so storage hosts never see our token).
+//! Every redirect hop must pass the registry's own insecure-host list.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -20,7 +21,7 @@ use super::endpoint::{self, Endpoint, check_reference};
 use super::manifest::{self, FetchedManifest, MAX_MANIFEST_BYTES};
 use crate::fetch::read_body;
 use crate::headers::{authorization, header};
-use crate::retry::{Failure, classify, retrying, send_failure};
+use crate::retry::{Failure, classify, retrying};
 use crate::{DownloadRequest, Error, HttpClient, RegistryConfig};
 
 /// The registry's digest header.
@@ -51,6 +52,14 @@ type Answer = (HeaderMap, Vec<u8>);
 impl RegistryClient {
     /// A client sending its requests through `http`.
     pub fn new(http: HttpClient, config: RegistryConfig) -> Self {
+        // Redirects (to blob storage, say) may go over plain http where the registry list allows.
+        let http = match http.with_insecure_hosts(&config.insecure_hosts) {
+            Ok(http) => http,
+            Err(err) => {
+                tracing::warn!(error = %err, "keeping the caller's redirect policy for the registry");
+                http
+            }
+        };
         let auth = Auth::new(http.clone(), &config);
         Self { inner: Arc::new(Inner { http, config, auth }) }
     }
@@ -143,7 +152,8 @@ impl RegistryClient {
         if let Some(value) = auth_header {
             request = request.header(AUTHORIZATION, authorization(url, value)?);
         }
-        let response = request.send().await.map_err(|e| send_failure(url, e))?;
+        let mut deadlines = self.inner.http.small_deadlines(url);
+        let response = deadlines.send(request).await?;
         let status = response.status();
         if status == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
@@ -152,7 +162,7 @@ impl RegistryClient {
             return Err(classify(url, status, response.headers()));
         }
         let headers = response.headers().clone();
-        let body = read_body(response, url, MAX_MANIFEST_BYTES).await?;
+        let body = read_body(response, url, MAX_MANIFEST_BYTES, &mut deadlines).await?;
         Ok(Some((headers, body)))
     }
 
