@@ -10,14 +10,16 @@
 //!   so a blob is never changed in place (hard-linked copies stay intact);
 //! - `index.json` only names blobs already in the layout (see [`crate::RepoLayout::tag_manifest`]), and
 //!   is replaced atomically, so an interrupted run leaves the old one or the new one;
-//! - `oci-layout` exists whenever `index.json` does.
+//! - `oci-layout` exists whenever `index.json` does;
+//! - no file is written through a symbolic link (every write renames a new
+//!   file over the name) and none is read unless it is a regular file, so a
+//!   FIFO planted at `index.json` is an error naming it, never a hang.
 //!
 //! Concurrency: the manager runs at most one writer per repository at a time
 //! (images of one repository are pulled one after another, BEHAVIOR §5), so
 //! the read-modify-write of `index.json` needs no lock of its own. Readers
 //! (`is_cached`, zot, skopeo) may run at any time: they see whole files only.
 
-use std::io;
 use std::path::{Path, PathBuf};
 
 use deps_manifest::{Digest, pathsafe};
@@ -102,11 +104,9 @@ impl RepoLayout {
     pub fn ensure_layout_file(&self) -> Result<()> {
         let path = self.layout_file_path();
         let want = format!(r#"{{"imageLayoutVersion":"{OCI_LAYOUT_VERSION}"}}"#);
-        match std::fs::read(&path) {
-            Ok(bytes) if is_layout_file(&bytes) => return Ok(()),
-            Ok(_) => {}
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-            Err(source) => return Err(Error::IoAt { action: "read", path, source }),
+        // Read as the store reads its own files: never from a FIFO or device.
+        if deps_store::read_cached_manifest(&path)?.is_some_and(|bytes| is_layout_file(&bytes)) {
+            return Ok(());
         }
         deps_store::atomic_write(&path, want.as_bytes())?;
         Ok(())
@@ -115,10 +115,8 @@ impl RepoLayout {
     /// Reads `index.json`; an empty index when there is none, an error naming the file when it is corrupt.
     pub fn read_index(&self) -> Result<ImageIndex> {
         let path = self.index_path();
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(ImageIndex::default()),
-            Err(source) => return Err(Error::IoAt { action: "read", path, source }),
+        let Some(bytes) = deps_store::read_cached_manifest(&path)? else {
+            return Ok(ImageIndex::default());
         };
         serde_json::from_slice(&bytes).map_err(|source| Error::CorruptLayoutFile { path, source })
     }

@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod charts;
+#[cfg(unix)]
+mod hostile;
 mod images;
 mod support;
 mod tools;
