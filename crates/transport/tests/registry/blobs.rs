@@ -4,7 +4,7 @@
 
 use std::sync::Mutex;
 
-use deps_transport::Error;
+use deps_transport::{Error, RegistryConfig};
 use xtask::mirror::Fault;
 
 use crate::support::{Env, Image};
@@ -129,4 +129,36 @@ fn download_requests_never_show_their_authorization() {
     };
     let debug = format!("{request:?}");
     assert!(debug.contains("<redacted>") && !debug.contains("s3cret"), "{debug}");
+}
+
+#[tokio::test]
+async fn a_blob_redirect_to_plain_http_elsewhere_needs_the_registry_allowance() {
+    let (env, images) = Env::standard().await;
+    let caddy = &images[0];
+    env.mirror.set_registry_auth(false);
+    // 0.0.0.0 reaches the same mirror on Linux, but is not loopback to the URL policy.
+    let port = env.mirror.base_url().rsplit(':').next().unwrap().to_owned();
+    let elsewhere = format!("0.0.0.0:{port}");
+    let target = format!("http://{elsewhere}{}", caddy.layer_path());
+    env.mirror.set_fault(&caddy.layer_path(), Fault::RedirectTo(target.clone()), Some(1));
+    let err = download(&env, caddy, "refused").await.unwrap_err();
+    assert!(matches!(&err, Error::RedirectRefused { target: t, .. } if *t == target), "{err:?}");
+    assert!(!env.dest("refused").exists());
+
+    // Listed as an insecure registry: the client's redirect policy follows it.
+    env.mirror.set_fault(&caddy.layer_path(), Fault::RedirectTo(target), Some(1));
+    let config = RegistryConfig { insecure_hosts: vec![elsewhere], ..env.config() };
+    let size = caddy.layer.len() as u64;
+    env.client_with(config)
+        .download_blob(
+            &caddy.registry,
+            &caddy.repository,
+            &caddy.layer_digest,
+            size,
+            env.dest("ok"),
+            &|_, _| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(env.dest("ok")).unwrap(), caddy.layer);
 }
