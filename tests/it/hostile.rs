@@ -100,3 +100,97 @@ async fn hostile_seed_name_is_rejected() {
     let err = env.manager().download(KIND, ARCH, DownloadOptions::default()).await.unwrap_err();
     assert!(err.to_string().contains(".."), "{err}");
 }
+
+#[tokio::test]
+async fn two_items_on_one_cache_path_are_rejected_naming_both() {
+    // A dependency named like the OS image, with its version and file name: one path, two writers.
+    let (_, msg) = rejected(|m| {
+        let image = m["vmconfig"]["os"]["image"].clone();
+        m["vmconfig"]["dependencies"]["os-image"] = image;
+    })
+    .await;
+    assert!(msg.contains("both resolve") && msg.matches("os-image").count() >= 2, "{msg}");
+}
+
+#[tokio::test]
+async fn a_file_name_too_long_for_the_file_system_is_rejected_before_anything_downloads() {
+    let (_, msg) = rejected(|m| {
+        let long = "k".repeat(250);
+        m["vmconfig"]["dependencies"]["kubectl"]["url"] = format!("http://mirror.invalid/{long}").into();
+    })
+    .await;
+    assert!(msg.contains("kubectl") && msg.contains("255-byte"), "{msg}");
+}
+
+#[tokio::test]
+async fn a_manifest_declaring_a_terabyte_fails_at_once_for_lack_of_space() {
+    let (_, msg) = rejected(|m| {
+        m["vmconfig"]["dependencies"]["kubectl"]["size"] = (1_u64 << 40).into();
+    })
+    .await;
+    assert!(msg.contains("not enough free space") && msg.contains("bytes still to download"), "{msg}");
+}
+
+#[tokio::test]
+async fn a_corrupt_index_json_is_repaired_without_fetching_blobs_again() {
+    let env = Env::new().await;
+    let manager = env.manager();
+    manager.download(KIND, ARCH, DownloadOptions::default()).await.unwrap();
+    let index = env.cache_dir().join("registry/mirror/docker.io/library/caddy/index.json");
+    std::fs::write(&index, b"{ not json").unwrap();
+
+    env.mirror.clear_requests();
+    manager.download(KIND, ARCH, DownloadOptions::default()).await.unwrap();
+    let blobs: Vec<_> = env.mirror.requests().into_iter().filter(|r| r.path.contains("/blobs/")).collect();
+    assert!(blobs.is_empty(), "the repair fetched blobs: {blobs:?}");
+    serde_json::from_slice::<Value>(&std::fs::read(&index).unwrap()).unwrap();
+    manager.verify(KIND, ARCH).unwrap();
+}
+
+#[tokio::test]
+async fn temporary_files_a_killed_run_left_are_removed_by_the_next_run() {
+    let env = Env::new().await;
+    let manager = env.manager();
+    manager.download(KIND, ARCH, DownloadOptions::default()).await.unwrap();
+    let manifests = env.cache_dir().join("vmconfig/manifests");
+    let stray = manifests.join(".vmconfig_knc_debian-13_arm64.json.A1b2C3.tmp");
+    std::fs::write(&stray, b"half a manifest").unwrap();
+    let kept = manifests.join("notes.tmp");
+    std::fs::write(&kept, b"not ours").unwrap();
+    manager.download(KIND, ARCH, DownloadOptions::default()).await.unwrap();
+    assert!(!stray.exists(), "the stray temporary file is gone");
+    assert!(kept.exists(), "a file that is not one of ours stays");
+}
+
+#[tokio::test]
+async fn an_artifact_deleted_while_the_run_goes_on_is_not_marked_cached() {
+    let env = Env::new().await;
+    let (image, size) = {
+        let m = env.mirror_manifest("vmconfig_knc_debian-13_arm64.json");
+        let image = &m["vmconfig"]["os"]["image"];
+        let url = image["url"].as_str().unwrap().trim_start_matches("http://mirror.invalid").to_owned();
+        (url, image["size"].as_u64().unwrap())
+    };
+    // The OS image trickles in while another artifact is already in place.
+    env.mirror.set_fault(&image, xtask::mirror::Fault::Slow { bytes_per_sec: (size / 3).max(1) }, None);
+    let manager = env.manager();
+    let run = tokio::spawn({
+        let manager = manager.clone();
+        async move { manager.download(KIND, ARCH, DownloadOptions::default()).await }
+    });
+    let runc = {
+        let m = env.mirror_manifest("vmconfig_knc_debian-13_arm64.json");
+        let dep: deps_manager::manifest::Dependency =
+            serde_json::from_value(m["vmconfig"]["dependencies"]["runc"].clone()).unwrap();
+        manager.vmconfig_artifact_cache_path("runc", &dep).unwrap()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !runc.is_file() {
+        assert!(std::time::Instant::now() < deadline && !run.is_finished(), "runc never arrived");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    std::fs::remove_file(&runc).unwrap();
+    let err = run.await.unwrap().unwrap_err();
+    assert!(err.to_string().contains("runc") && err.to_string().contains("deleted"), "{err}");
+    assert!(!manager.vmconfig_manifest_cache_path(KIND, ARCH).unwrap().exists(), "nothing claims runc");
+}

@@ -5,6 +5,7 @@
 //! and renamed into place, so an interrupted run never claims what it lacks.
 //! Only orchestration lives here: the work runs through the scheduler.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use deps_manifest::{
@@ -13,6 +14,7 @@ use deps_manifest::{
 use deps_store::Fingerprints;
 use deps_transport::{HttpClient, RegistryClient};
 
+use crate::checks;
 use crate::error::Failure;
 use crate::events::DownloadEvent;
 use crate::files::{check_files, file_lanes};
@@ -86,7 +88,10 @@ impl Manager {
         arch: &str,
         opts: DownloadOptions,
     ) -> Result<DownloadPlan, Error> {
-        let http = opts.client.clone().unwrap_or_else(|| self.http.clone());
+        let http = match &opts.client {
+            Some(client) => self.with_own_insecure_hosts(client)?,
+            None => self.http.clone(),
+        };
         let events = opts.events();
         let target_name = format!("{kind}_{}_{arch}", deps_manifest::OS);
 
@@ -119,6 +124,13 @@ impl Manager {
             Some(self.load_cross_arch(arch, &opts, &http).await?)
         };
 
+        // Checks that need the whole plan: one path per item, names that fit.
+        let seed_jobs =
+            cross.as_ref().and_then(|c| c.seeds.as_ref()).into_iter().flat_map(|(_, plans)| plans);
+        let seed_jobs: Vec<&Job> = seed_jobs.filter_map(SeedPlan::job).collect();
+        checks::distinct_destinations(artifact_jobs.iter().chain(seed_jobs.iter().copied()))?;
+        artifact_jobs.iter().chain(seed_jobs).try_for_each(checks::name_fits)?;
+
         // 3. Dry run: the plan, and nothing written.
         if opts.dry_run {
             let counts = cross.as_ref().map(CrossArch::counts);
@@ -134,7 +146,12 @@ impl Manager {
             jobs.extend(plans.iter().filter_map(SeedPlan::job).cloned());
         }
         let moving = events.clone();
-        self.off_thread(move |m| m.migrate_image_store(&moving)).await?;
+        self.off_thread(move |m| {
+            // Temporary files a killed run left behind go first; then an older image store moves.
+            m.sweep_stray_temp_files()?;
+            m.migrate_image_store(&moving)
+        })
+        .await?;
         let fingerprints = Arc::new(self.off_thread(|m| Ok(m.load_fingerprints())).await?);
         let source = vm.source.to_string();
         let plan = RunPlan { kind, arch, jobs, items: &items, manifest, vm_images, cross };
@@ -185,6 +202,11 @@ impl Manager {
             check_images(image_jobs, &images_root, fingerprints, &events).await?;
         present.extend(cached_images);
 
+        // Everything still to fetch must fit; a manifest that declares a terabyte fails here.
+        let needed = queued.iter().map(|j| j.size).chain(queued_images.iter().map(|j| j.size)).sum::<u64>();
+        let root = self.cache_dir().to_owned();
+        blocking(move || checks::space_for(needed, &root)).await?;
+
         // 5. Download everything missing; the others go on when one fails, unless told to fail fast.
         let registry = self.registry_client(http);
         let scheduler = Scheduler::new(opts.effective_concurrency(), opts.fail_fast, events.clone());
@@ -198,6 +220,28 @@ impl Manager {
             return Ok(Ran { plan: run_plan, failures: outcome.failures });
         }
         present.append(&mut outcome.done);
+        let mut present: HashSet<Target> = present.into_iter().collect();
+        // A file deleted while the run went on is not claimed: every artifact is looked at once more.
+        let artifacts: Vec<(Target, std::path::PathBuf)> = items
+            .iter()
+            .filter_map(|item| {
+                let target = Target::Artifact(item.name.clone());
+                let dest = self.vmconfig_arch_artifact_cache_path(&item.name, &item.dep, arch).ok()?;
+                present.contains(&target).then_some((target, dest))
+            })
+            .collect();
+        let gone = blocking(move || {
+            Ok(artifacts.into_iter().filter(|(_, dest)| !dest.is_file()).map(|(t, _)| t).collect::<Vec<_>>())
+        })
+        .await?;
+        for target in gone {
+            present.remove(&target);
+            if let Target::Artifact(name) = target {
+                let reason = "its file was deleted while the run went on".to_owned();
+                let error = Error::Unavailable { item: format!("vmconfig artifact {name}"), reason };
+                outcome.failures.push(Failure { item: name, error });
+            }
+        }
 
         // 6. Write the manifests with their markers. A domain with a failed item
         // keeps its previous cached manifest: a cached manifest never claims a
@@ -266,7 +310,7 @@ impl Manager {
     async fn cache_templates(
         &self,
         templates: &mut Loaded<TemplatesManifest>,
-        present: &[Target],
+        present: &HashSet<Target>,
         images_complete: bool,
         registry: &RegistryClient,
         fingerprints: &Arc<Fingerprints>,

@@ -116,6 +116,12 @@ pub enum Error {
     /// A background task panicked or was cancelled.
     #[error("internal task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// What a run still has to download does not fit on the cache's file system.
+    #[error(
+        "not enough free space for {}: {needed} bytes still to download, {available} available",
+        path.display()
+    )]
+    NoSpace { path: PathBuf, needed: u64, available: u64 },
     /// Some items of a run failed; the others went on to the end.
     #[error("{}", summarize_failures(failures))]
     Failed { failures: Vec<Failure> },
@@ -191,6 +197,7 @@ impl Error {
             Error::Store(err) => store_cause(err),
             Error::Io { path, source } => Cause::Disk { path: Some(path), error: source },
             Error::Task(_) => Cause::Bug,
+            Error::NoSpace { path, .. } => Cause::NoSpace { path },
             Error::Failed { .. } => Cause::Several,
         }
     }
@@ -218,6 +225,11 @@ pub enum Cause<'a> {
         path: Option<&'a Path>,
         /// The operating system's error.
         error: &'a io::Error,
+    },
+    /// What is still to download does not fit where it goes.
+    NoSpace {
+        /// The directory it would go to.
+        path: &'a Path,
     },
     /// The server sent bytes that do not match the digest the manifest names.
     WrongBytes,
@@ -251,6 +263,12 @@ impl Cause<'_> {
                 "the manifest is at fault: tell whoever publishes it, or pass a corrected local manifest"
             }
             Cause::Disk { path, error } => return Some(disk_hint(*path, error)),
+            Cause::NoSpace { path } => {
+                return Some(format!(
+                    "free some space on the file system of {} or use another --cache-dir; nothing was downloaded",
+                    path.display()
+                ));
+            }
             Cause::WrongBytes => {
                 "the server sent bytes that do not match the manifest's digest: the mirror or a proxy \
                  serves a wrong or corrupt copy; tell whoever runs it (nothing wrong was kept)"
@@ -314,7 +332,11 @@ fn transport_cause(err: &deps_transport::Error) -> Cause<'_> {
         }
         T::Status { .. } | T::Token { .. } => Cause::Network,
         T::ManifestDigestMismatch { .. } => Cause::WrongBytes,
-        T::InsecureUrl { .. } | T::InvalidUrl { .. } | T::InvalidReference { .. } => Cause::Url,
+        T::InsecureUrl { .. }
+        | T::InvalidUrl { .. }
+        | T::InvalidReference { .. }
+        | T::RedirectRefused { .. } => Cause::Url,
+        T::TimedOut { .. } => Cause::Network,
         T::CaCert { .. } | T::Client(_) | T::DockerConfig { .. } => Cause::Settings,
         T::Store(err) => store_cause(err),
         T::Task(_) => Cause::Bug,

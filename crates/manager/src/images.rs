@@ -220,12 +220,32 @@ pub(crate) async fn check_images(
     events: &Events,
 ) -> Result<(Vec<ImageJob>, Vec<Target>), Error> {
     let (root, fingerprints) = (root.to_owned(), Arc::clone(fingerprints));
-    let checked = blocking(move || {
-        jobs.into_iter()
-            .map(|job| job.is_intact(&root, &fingerprints).map(|cached| (job, cached)))
-            .collect::<Result<Vec<_>, Error>>()
+    let (checked, repaired) = blocking(move || {
+        let mut repaired = Vec::new();
+        let mut checked = Vec::new();
+        for job in jobs {
+            let cached = match job.is_intact(&root, &fingerprints) {
+                Ok(cached) => cached,
+                // An index.json that does not parse tells nothing: it goes, and every
+                // image of the repository is recorded again (its blobs stay, so nothing
+                // is fetched twice).
+                Err(err) if is_corrupt_index(&err) => {
+                    let index = job.layout(&root)?.index_path();
+                    fs_err::remove_file(&index)
+                        .map_err(|source| Error::Io { path: index.clone(), source })?;
+                    repaired.push(index);
+                    false
+                }
+                Err(err) => return Err(err),
+            };
+            checked.push((job, cached));
+        }
+        Ok((checked, repaired))
     })
     .await?;
+    for index in repaired {
+        events.emit(DownloadEvent::status(format!("Repairing {}: it did not parse.", index.display())));
+    }
     let (mut missing, mut present) = (Vec::new(), Vec::new());
     for (job, cached) in checked {
         events.emit(DownloadEvent::item(Ev::Checking, &job.name, None, job.size));
@@ -238,4 +258,9 @@ pub(crate) async fn check_images(
         }
     }
     Ok((missing, present))
+}
+
+/// Whether an error is an image repository's `index.json` that does not parse.
+fn is_corrupt_index(err: &Error) -> bool {
+    matches!(err, Error::Layout { source, .. } if matches!(**source, deps_oci::Error::CorruptLayoutFile { .. }))
 }

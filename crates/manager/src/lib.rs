@@ -15,6 +15,7 @@
 //! `verify`, `status`, `nudge` (the operations). No two import each other.
 
 mod charts;
+mod checks;
 mod domain;
 mod download;
 mod error;

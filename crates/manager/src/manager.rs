@@ -51,6 +51,7 @@ impl Manager {
     /// Uses this HTTP client for every request.
     pub fn with_client(mut self, http: HttpClient) -> Self {
         self.http = http;
+        self.apply_insecure_hosts();
         self
     }
 
@@ -94,7 +95,23 @@ impl Manager {
     /// Allows plain HTTP to these hosts (`*` for any host); loopback is always allowed.
     pub fn with_insecure_hosts(mut self, hosts: Vec<String>) -> Self {
         self.insecure_hosts = hosts;
+        self.apply_insecure_hosts();
         self
+    }
+
+    /// A caller's client with this manager's insecure hosts, for its redirects.
+    pub(crate) fn with_own_insecure_hosts(&self, client: &HttpClient) -> Result<HttpClient, Error> {
+        Ok(client.with_insecure_hosts(&self.insecure_hosts)?)
+    }
+
+    /// Gives the HTTP client the insecure hosts, so redirects follow the same
+    /// rule as URLs. Should the client fail to rebuild, the old one stays: it
+    /// refuses more redirects, never fewer.
+    fn apply_insecure_hosts(&mut self) {
+        match self.http.with_insecure_hosts(&self.insecure_hosts) {
+            Ok(http) => self.http = http,
+            Err(err) => tracing::warn!(%err, "could not allow insecure hosts for redirects"),
+        }
     }
 
     /// The mirror's base URL.
@@ -179,6 +196,20 @@ impl Manager {
     /// The registry cache zot serves (`<parent>/registry` beside a root named `deps`).
     pub fn registry_cache_dir(&self) -> PathBuf {
         self.layout.registry_cache_dir()
+    }
+
+    /// Removes the temporary files a killed run left under the cache root and
+    /// the registry cache; call it holding the lock. Blocking.
+    pub(crate) fn sweep_stray_temp_files(&self) -> Result<(), Error> {
+        let mut removed = deps_store::sweep_stray_temp_files(self.cache_dir())?;
+        let registry = self.registry_cache_dir();
+        if !registry.starts_with(self.cache_dir()) {
+            removed.extend(deps_store::sweep_stray_temp_files(&registry)?);
+        }
+        if !removed.is_empty() {
+            tracing::debug!(count = removed.len(), "removed stray temporary files");
+        }
+        Ok(())
     }
 
     /// The cache's fingerprints, covering the registry cache too.

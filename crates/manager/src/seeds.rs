@@ -3,6 +3,7 @@
 //! use (`cached_seed_snapshot_path`, `cached_seeds_version`,
 //! `ensure_seed_snapshot`).
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -91,7 +92,7 @@ impl Manager {
         &self,
         manifest: &mut SeedsManifest,
         plans: &[SeedPlan],
-        present: &[Target],
+        present: &HashSet<Target>,
         events: &Events,
     ) -> Result<(), Error> {
         manifest.reset_cached();
@@ -169,7 +170,10 @@ impl Manager {
         if let Ok(path) = self.off_thread(move |m| m.cached_seed_snapshot_path(&n, &v)).await {
             return Ok(path);
         }
-        let http = client.unwrap_or_else(|| self.http.clone());
+        let http = match &client {
+            Some(client) => self.with_own_insecure_hosts(client)?,
+            None => self.http.clone(),
+        };
         let seeds: Loaded<SeedsManifest> =
             self.load_manifest("seeds manifest", "seeds.json", None, &http).await?;
         let plans = plan_seeds(self, &seeds)?;
@@ -187,6 +191,7 @@ impl Manager {
         })
         .await?;
         present.extend(outcome.done);
+        let present: HashSet<Target> = present.into_iter().collect();
         let mut manifest = seeds.manifest;
         self.finish_seeds(&mut manifest, &plans, &present, &events).await?;
         let raw = manifest.to_cached_json();
