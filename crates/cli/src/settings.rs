@@ -37,9 +37,17 @@ const BASE_URL_KEY: &str = "deps_url";
 const CACHE_DIR_KEY: &str = "deps_cache_dir";
 const ARCH_KEY: &str = "arch";
 
-/// What can go wrong while resolving the settings.
+/// What can go wrong while resolving the settings or reading a cluster config.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A `-f` cluster config nests arrays and objects deeper than we read.
+    #[error("cluster config {} nests arrays and objects more than {limit} levels deep, which no cluster config does: is it the right file?", path.display())]
+    ClusterConfigTooDeep {
+        /// The cluster config file.
+        path: PathBuf,
+        /// The deepest nesting read.
+        limit: usize,
+    },
     /// podplane's config file exists but cannot be read.
     #[error("could not read podplane's config file {}: {source}", path.display())]
     ReadConfig {
