@@ -9,6 +9,7 @@ use deps_manager::{
 
 use crate::args::{Cli, Command, DownloadArgs, TargetArgs, VerifyArgs};
 use crate::cluster_config;
+use crate::out::{eprint_line, eprint_lines, print_line, print_lines};
 use crate::render::{Mode, Reporter};
 use crate::settings::Settings;
 
@@ -54,11 +55,11 @@ fn manager(cli: &Cli, settings: &Settings) -> anyhow::Result<Manager> {
     };
     manager = manager.with_registry_config(registry);
     if let Some(hint) = settings.move_hint().filter(|_| !cli.quiet) {
-        eprintln!("{hint}");
+        eprint_line(&hint);
     }
     // Plain download output starts with the cache root and base URL and where each came from.
     if matches!(cli.command, Command::Download(_)) && !cli.quiet && !cli.json {
-        eprintln!("{}", settings.describe());
+        eprint_lines(&settings.describe());
     }
     Ok(manager)
 }
@@ -136,7 +137,7 @@ async fn status(manager: &Manager, target: &TargetArgs, settings: &Settings) -> 
     let (k, a) = (kind.clone(), archs.clone());
     let cache = tokio::task::spawn_blocking(move || local.cache_status(&k, &a)).await??;
     let mut unreachable = None;
-    println!("{}", settings.describe());
+    print_lines(&settings.describe());
     for state in &cache.domains {
         let remote = match (state.domain, &state.arch) {
             (Domain::VmConfig, Some(arch)) => match manager.status(&kind, arch).await {
@@ -156,10 +157,10 @@ async fn status(manager: &Manager, target: &TargetArgs, settings: &Settings) -> 
                 }
             },
         };
-        println!("{}: {}{remote}", label(state, &kind), local_text(state, &archs));
+        print_line(&format!("{}: {}{remote}", label(state, &kind), local_text(state, &archs)));
     }
     if let Some(reason) = unreachable {
-        println!("couldn't check for updates: {reason}");
+        print_line(&format!("couldn't check for updates: {reason}"));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -230,39 +231,44 @@ async fn verify(manager: &Manager, args: &VerifyArgs, mode: Mode) -> anyhow::Res
     let cache_dir = manager.cache_dir().to_owned();
     let report = tokio::task::spawn_blocking(move || manager.verify_all(&kind, &archs, opts)).await??;
     for arch in &report.not_cached {
-        println!("vmconfig {}_{}_{arch}: {NOT_DOWNLOADED}", args.target.kind, manifest::OS);
+        print_line(&format!("vmconfig {}_{}_{arch}: {NOT_DOWNLOADED}", args.target.kind, manifest::OS));
     }
     for (domain, count) in &report.checked {
         let found: Vec<&Problem> = report.problems.iter().filter(|p| p.domain == *domain).collect();
         if found.is_empty() {
             match count {
                 _ if mode == Mode::Quiet => {}
-                Some(count) => {
-                    println!("{domain}: ok ({count} {}{} verified)", item_word(*domain), plural(*count))
-                }
+                Some(count) => print_line(&format!(
+                    "{domain}: ok ({count} {}{} verified)",
+                    item_word(*domain),
+                    plural(*count)
+                )),
                 None if *domain == Domain::VmConfig => {}
-                None => println!("{domain}: {NOT_DOWNLOADED}"),
+                None => print_line(&format!("{domain}: {NOT_DOWNLOADED}")),
             }
             continue;
         }
-        println!("{domain}: {} problem{}:", found.len(), plural(found.len()));
+        print_line(&format!("{domain}: {} problem{}:", found.len(), plural(found.len())));
         for problem in found {
             let path = problem.path.strip_prefix(&cache_dir).unwrap_or(&problem.path);
-            println!("  {}: {} ({})", problem.item, problem.reason, path.display());
+            print_line(&format!("  {}: {} ({})", problem.item, problem.reason, path.display()));
         }
     }
     if report.is_ok() {
         return Ok(ExitCode::SUCCESS);
     }
     if report.problems.is_empty() {
-        eprintln!("error: nothing to verify for {}: run `deps download`", report.not_cached.join(", "));
+        eprint_line(&format!(
+            "error: nothing to verify for {}: run `deps download`",
+            report.not_cached.join(", ")
+        ));
     } else {
         let n = report.problems.len();
-        eprintln!(
+        eprint_line(&format!(
             "error: {n} problem{} in the cache at {}: run `deps download` to repair, then `deps verify` again",
             plural(n),
             cache_dir.display()
-        );
+        ));
     }
     Ok(ExitCode::FAILURE)
 }

@@ -2,8 +2,10 @@
 //! items, rate, ETA, items done of queued), one bar per download in flight
 //! (added on `started`, removed on `done` or `failed`), and one line counting
 //! the items already cached. Status messages and failures print above the
-//! bars. [`Bars::clear`] removes every bar, so whatever prints next starts on
-//! a clean line. Only the CLI knows about indicatif; the manager sends events.
+//! bars. [`Bars::clear`] removes every bar for good (later events draw
+//! nothing), so whatever prints next starts on a clean line. Names and
+//! messages are escaped (`out::escape`): they come from manifests and servers.
+//! Only the CLI knows about indicatif; the manager sends events.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -11,6 +13,8 @@ use std::time::Duration;
 
 use deps_manager::{DownloadEvent, DownloadEventType as Ev};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+use crate::out::escape;
 
 /// The overall bar: percent, bytes, rate, ETA, then "done/queued items".
 const OVERALL: &str = "{spinner} [{bar:30}] {percent:>3}% {binary_bytes}/{binary_total_bytes} \
@@ -41,6 +45,8 @@ struct State {
     queued: u64,
     done: u64,
     cached: u64,
+    /// Set by `clear`: the run is over (or interrupted) and nothing more is drawn.
+    cleared: bool,
 }
 
 fn style(template: &str) -> ProgressStyle {
@@ -68,6 +74,9 @@ impl Bars {
     /// Shows one event.
     pub fn event(&self, event: &DownloadEvent) {
         let mut state = self.state();
+        if state.cleared {
+            return;
+        }
         match event.kind {
             Ev::Status => self.println(&event.message),
             Ev::Cached => {
@@ -84,7 +93,7 @@ impl Bars {
                 self.update_items(&state);
             }
             Ev::Started => {
-                let bar = ProgressBar::new(event.total).with_message(event.name.clone());
+                let bar = ProgressBar::new(event.total).with_message(escape(&event.name).into_owned());
                 bar.set_style(style(if event.total > 0 { ITEM } else { ITEM_UNSIZED }));
                 let bar = match &state.overall {
                     Some(overall) => self.multi.insert_before(overall, bar),
@@ -125,9 +134,10 @@ impl Bars {
         }
     }
 
-    /// Removes every bar and line.
+    /// Removes every bar and line; later events draw nothing.
     pub fn clear(&self) {
         let mut state = self.state();
+        state.cleared = true;
         let bars = state.active.drain().map(|(_, bar)| bar).collect::<Vec<_>>();
         for bar in bars.iter().chain(state.overall.take().iter()).chain(state.cached_line.take().iter()) {
             self.remove(bar);
@@ -138,7 +148,7 @@ impl Bars {
     /// Prints a line above the bars; the terminal is the only reader, so a
     /// failed write is not worth reporting.
     fn println(&self, line: &str) {
-        let _ = self.multi.println(line);
+        let _ = self.multi.println(escape(line));
     }
 
     fn remove(&self, bar: &ProgressBar) {
@@ -221,7 +231,17 @@ mod tests {
         bars.event(&item(Ev::Queued, "kubectl", 100, 0));
         bars.event(&item(Ev::Started, "kubectl", 100, 0));
         bars.clear();
+        bars.event(&item(Ev::Started, "crun", 5, 0));
         let state = bars.state();
         assert!(state.active.is_empty() && state.overall.is_none() && state.cached_line.is_none());
+    }
+
+    #[test]
+    fn a_name_with_control_characters_is_shown_escaped() {
+        let bars = hidden();
+        bars.event(&item(Ev::Started, "evil\u{1b}]0;title\u{7}", 5, 0));
+        let state = bars.state();
+        let bar = state.active.values().next().unwrap();
+        assert_eq!(bar.message(), "evil\\u{1b}]0;title\\u{7}");
     }
 }

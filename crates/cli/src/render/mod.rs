@@ -18,13 +18,15 @@ mod bars;
 mod json;
 mod plain;
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use deps_manager::{DownloadEvent, DownloadEventType as Ev, DownloadPlan, Failure, ProgressFn};
+
+use crate::out;
 
 pub use bars::Bars;
 pub use json::{dry_run_line, json_line, summary_line};
@@ -114,10 +116,10 @@ impl Reporter {
             tally.count(event);
             match &sink {
                 Sink::Quiet => {}
-                Sink::Json => write_stdout(&json_line(event).to_string()),
+                Sink::Json => out::print_json(&json_line(event)),
                 Sink::Plain => {
                     if let Some(line) = plain_line(event) {
-                        eprintln!("{line}");
+                        out::eprint_line(&line);
                     }
                 }
                 Sink::Bars(bars) => bars.event(event),
@@ -128,11 +130,8 @@ impl Reporter {
     /// Shows a dry-run plan: its text on stdout, or one JSON object (even in quiet mode: it is the result).
     pub fn plan(&self, plan: &DownloadPlan) {
         match self.sink {
-            Sink::Json => write_stdout(&dry_run_line(plan).to_string()),
-            _ => {
-                let mut out = std::io::stdout().lock();
-                let _ = out.write_all(plan_text(plan).as_bytes());
-            }
+            Sink::Json => out::print_json(&dry_run_line(plan)),
+            _ => out::print_lines(&plan_text(plan)),
         }
     }
 
@@ -144,10 +143,8 @@ impl Reporter {
         }
         let elapsed = self.started.elapsed();
         match self.sink {
-            Sink::Plain | Sink::Bars(_) => eprintln!("{}", summary(&self.tally, elapsed, cache_dir)),
-            Sink::Json => {
-                write_stdout(&summary_line(&self.tally, elapsed, cache_dir, failures).to_string());
-            }
+            Sink::Plain | Sink::Bars(_) => out::eprint_line(&summary(&self.tally, elapsed, cache_dir)),
+            Sink::Json => out::print_json(&summary_line(&self.tally, elapsed, cache_dir, failures)),
             Sink::Quiet => {}
         }
     }
@@ -164,7 +161,7 @@ impl Reporter {
             let mut line = summary_line(&self.tally, self.started.elapsed(), cache_dir, &[]);
             line["error"] = serde_json::Value::String(error.to_string());
             line["hint"] = error.hint().map_or(serde_json::Value::Null, serde_json::Value::String);
-            write_stdout(&line.to_string());
+            out::print_json(&line);
         }
     }
 }
@@ -176,12 +173,6 @@ impl Drop for Reporter {
             bars.clear();
         }
     }
-}
-
-/// Writes one line to stdout, whole; a closed stdout is not worth a panic.
-fn write_stdout(line: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
 }
 
 /// The closing line: "Downloaded N items (X) in Ys; M already cached[; K failed]. Cache: DIR".
