@@ -83,10 +83,19 @@ impl HttpClient {
         progress: &(dyn Fn(u64, u64) + Send + Sync),
     ) -> Result<Committed, Error> {
         let mut state = RetryState::new();
+        let mut restarted = false;
         loop {
-            let mut reached = 0;
-            match self.download_once(&req, progress, &mut reached).await {
+            let (mut reached, mut resumed) = (0, false);
+            match self.download_once(&req, progress, &mut reached, &mut resumed).await {
                 Ok(done) => return Ok(done),
+                // A resumed body that fails its digest may be the old partial's fault, not
+                // the server's: the store has dropped the bytes, so start over once from zero.
+                Err(Failure::Fatal(Error::Store(
+                    deps_store::Error::DigestMismatch { .. } | deps_store::Error::SizeMismatch { .. },
+                ))) if resumed && !restarted => {
+                    restarted = true;
+                    tracing::debug!(url = %redact(&req.url), "a resumed download failed its digest; starting over");
+                }
                 Err(failure) => {
                     state.reached(reached);
                     state.wait_or_give_up(&req.url, &req.policy, failure).await?;
@@ -95,12 +104,14 @@ impl HttpClient {
         }
     }
 
-    /// One attempt; `reached` is set to the furthest byte offset the partial got to.
+    /// One attempt; `reached` is set to the furthest byte offset the partial
+    /// got to, `resumed` when it continued earlier bytes.
     async fn download_once(
         &self,
         req: &DownloadRequest,
         progress: &(dyn Fn(u64, u64) + Send + Sync),
         reached: &mut u64,
+        resumed: &mut bool,
     ) -> Result<Committed, Failure> {
         let url = redact(&req.url);
         let fatal = |e: Error| Failure::Fatal(e);
@@ -144,6 +155,7 @@ impl HttpClient {
                     ));
                 }
                 start = offset;
+                *resumed = true;
             }
             StatusCode::OK => {}
             StatusCode::RANGE_NOT_SATISFIABLE if ranged => {

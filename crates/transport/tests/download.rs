@@ -253,6 +253,21 @@ async fn partial_from_a_previous_run_resumes_with_range_and_if_range() {
 }
 
 #[tokio::test]
+async fn a_damaged_partial_restarts_from_zero_once_instead_of_failing() {
+    let env = Env::new().await;
+    let offset = env.interrupted_run().await;
+    // The kept bytes rotted (same length, another byte in the middle): the resumed body cannot verify.
+    let partial = deps_store::partial_path(&env.dest());
+    let mut bytes = std::fs::read(&partial).unwrap();
+    bytes[(offset / 2) as usize] ^= 0xff;
+    std::fs::write(&partial, bytes).unwrap();
+    env.assert_committed(&env.download(env.request()).await.unwrap());
+    let gets = env.gets();
+    assert_eq!(gets.len(), 2, "the resume, then one fresh start: {gets:?}");
+    assert!(gets[0].range.is_some() && gets[1].range.is_none(), "{gets:?}");
+}
+
+#[tokio::test]
 async fn resume_partial_restarts_if_server_ignores_range() {
     let env = Env::new().await;
     env.interrupted_run().await;
