@@ -233,6 +233,8 @@ pub enum Cause<'a> {
     },
     /// The server sent bytes that do not match the digest the manifest names.
     WrongBytes,
+    /// The server sent more than the manifest declares or a manifest may hold.
+    Oversized,
     /// The server does not have the file or image (HTTP 404).
     NotFound,
     /// The server refused our credentials.
@@ -272,6 +274,10 @@ impl Cause<'_> {
             Cause::WrongBytes => {
                 "the server sent bytes that do not match the manifest's digest: the mirror or a proxy \
                  serves a wrong or corrupt copy; tell whoever runs it (nothing wrong was kept)"
+            }
+            Cause::Oversized => {
+                "the server sent more than expected (a wrong file, or a manifest over the size limit): \
+                 check what the mirror serves at that URL"
             }
             Cause::NotFound => {
                 "the server does not have it: check --base-url / --mirror / --registry-mirror, or tell \
@@ -323,7 +329,8 @@ fn transport_cause(err: &deps_transport::Error) -> Cause<'_> {
             Cause::Bug | Cause::Settings => Cause::Network,
             cause => cause,
         },
-        T::Request { .. } | T::Protocol { .. } | T::BodyTooLong { .. } => Cause::Network,
+        T::Request { .. } | T::Protocol { .. } => Cause::Network,
+        T::BodyTooLong { .. } => Cause::Oversized,
         T::Status { status: 404 | 410, .. } | T::ManifestUnknown { .. } | T::BlobUnknown { .. } => {
             Cause::NotFound
         }
@@ -427,5 +434,8 @@ mod tests {
         let wrong = Error::download("kubectl", deps_transport::Error::Store(mismatch));
         assert!(wrong.hint().unwrap().contains("do not match the manifest's digest"));
         assert!(Error::rejected("chart x", "bad").hint().unwrap().contains("manifest is at fault"));
+        let oversized = deps_transport::Error::BodyTooLong { url: "https://m/x".into(), limit: 10 };
+        let hint = Error::Fetch { what: "vmconfig manifest", source: Box::new(oversized) }.hint().unwrap();
+        assert!(!hint.contains("again"), "re-running cannot fix an oversized body: {hint}");
     }
 }
