@@ -21,6 +21,8 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("RUST_LOG"))
         .with_writer(std::io::stderr)
+        // A failed write would be reported with `eprintln!`, which panics on a closed stderr.
+        .log_internal_errors(false)
         .init();
     let flags = settings::Flags {
         base_url: cli.base_url.clone(),
