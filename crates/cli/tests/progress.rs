@@ -223,3 +223,72 @@ async fn a_terminal_shows_bars_while_downloading_and_a_clean_summary_at_the_end(
 fn overall_bar(line: &str) -> bool {
     line.contains("% ") && line.contains("ETA")
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_on_a_terminal_clears_the_bars_and_says_the_partials_are_kept() {
+    if !Tmux::available() {
+        assert!(std::env::var_os("DEPS_REQUIRE_TOOLS").is_none(), "tmux is required but not installed");
+        eprintln!("note: tmux is not installed; skipping the pseudo-terminal test");
+        return;
+    }
+    let env = Env::new(200).await;
+    let (path, size) = env.os_image();
+    // Slow enough that Ctrl-C comes long before the end.
+    env.mirror.set_fault(&path, Fault::Slow { bytes_per_sec: (size / 20).max(1) }, None);
+
+    let script = env.dir.path().join("run.sh");
+    let exports: String = env.vars().iter().map(|(k, v)| format!("export {k}='{v}'\n")).collect();
+    let bin = env!("CARGO_BIN_EXE_deps-cli");
+    // The shell survives the Ctrl-C (a trap, unlike an ignored signal, is not inherited) to report
+    // the exit code.
+    std::fs::write(
+        &script,
+        format!(
+            "{exports}unset DEPS_MIRROR\ntrap 'true' INT\n'{bin}' download --arch arm64\n\
+             echo \"DEPS-EXIT=$?\"\nsleep 60\n"
+        ),
+    )
+    .unwrap();
+    let tmux = Tmux { socket: format!("deps-ctrl-c-{}", std::process::id()) };
+    let started = tmux
+        .cmd()
+        .args(["new-session", "-d", "-s", "deps", "-x", "160", "-y", "40"])
+        .arg(format!("sh '{}'", script.display()))
+        .status()
+        .unwrap();
+    assert!(started.success());
+
+    let partial = env.cache().join(format!("{}.partial", path.trim_start_matches('/')));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut screen = String::new();
+    while !(screen.lines().any(overall_bar) && common::file_len(&partial) > 0) {
+        assert!(Instant::now() < deadline, "no bar and no partial file:\n{screen}");
+        assert!(!screen.contains("DEPS-EXIT="), "deps ended before Ctrl-C:\n{screen}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        screen = tmux.screen();
+    }
+    let sent = tmux.cmd().args(["send-keys", "-t", "deps", "C-c"]).status().unwrap();
+    assert!(sent.success());
+    while !screen.contains("DEPS-EXIT=") {
+        assert!(Instant::now() < deadline, "deps did not stop on Ctrl-C:\n{screen}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        screen = tmux.screen();
+    }
+    eprintln!("the screen after Ctrl-C:\n{screen}");
+    let lines: Vec<&str> = screen.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect();
+    let exit = lines.iter().position(|l| l.starts_with("DEPS-EXIT=")).unwrap();
+    assert_eq!(lines[exit], "DEPS-EXIT=130", "{screen}");
+    assert!(
+        lines[exit - 1].ends_with(
+            "interrupted (SIGINT): partial files are kept in the cache; the next `deps download` resumes them"
+        ),
+        "{screen}"
+    );
+    // The terminal's own echo of `^C` lands among the bars and can keep the line of a download's
+    // bar on screen; the overall bar and the cached line are gone.
+    assert!(
+        !lines.iter().any(|l| overall_bar(l) || l.ends_with("already cached")),
+        "leftover bar:\n{screen}"
+    );
+    assert!(common::file_len(&partial) > 0, "the partial is kept");
+}

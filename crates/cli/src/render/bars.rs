@@ -12,7 +12,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use deps_manager::{DownloadEvent, DownloadEventType as Ev};
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::out::escape;
 
@@ -138,11 +138,14 @@ impl Bars {
     pub fn clear(&self) {
         let mut state = self.state();
         state.cleared = true;
+        // Wipe what is on screen, then draw nothing more: removing bars one
+        // by one can leave a line behind.
+        let _ = self.multi.clear();
+        self.multi.set_draw_target(ProgressDrawTarget::hidden());
         let bars = state.active.drain().map(|(_, bar)| bar).collect::<Vec<_>>();
         for bar in bars.iter().chain(state.overall.take().iter()).chain(state.cached_line.take().iter()) {
             self.remove(bar);
         }
-        let _ = self.multi.clear();
     }
 
     /// Prints a line above the bars; the terminal is the only reader, so a
@@ -186,7 +189,6 @@ impl Bars {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use indicatif::ProgressDrawTarget;
 
     fn hidden() -> Bars {
         let bars = Bars::new();
