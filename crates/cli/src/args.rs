@@ -1,6 +1,7 @@
 //! Command-line arguments (BEHAVIOR.md §9).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -49,6 +50,26 @@ pub struct Cli {
     /// Registries (`host[:port]`, comma-separated) that may be reached over plain HTTP.
     #[arg(long, global = true, help_heading = GLOBAL, value_delimiter = ',')]
     pub insecure_registry: Vec<String>,
+    /// Seconds to wait for a connection to a server before the attempt fails (and is retried).
+    #[arg(long, global = true, help_heading = GLOBAL, env = "DEPS_CONNECT_TIMEOUT", value_name = "SECS",
+          value_parser = seconds)]
+    pub connect_timeout: Option<Duration>,
+    /// Fail an attempt that moves fewer than this many bytes per second over `--speed-time` (0: never).
+    #[arg(long, global = true, help_heading = GLOBAL, env = "DEPS_SPEED_LIMIT", value_name = "BYTES",
+          value_parser = bytes_per_second)]
+    pub speed_limit: Option<Unset<u64>>,
+    /// The window of `--speed-limit`, also the longest wait for a server's first answer, in seconds.
+    #[arg(long, global = true, help_heading = GLOBAL, env = "DEPS_SPEED_TIME", value_name = "SECS",
+          value_parser = seconds)]
+    pub speed_time: Option<Duration>,
+    /// The most seconds one attempt at a download may take, however fast it goes [default: no limit].
+    #[arg(long, global = true, help_heading = GLOBAL, env = "DEPS_TIMEOUT", value_name = "SECS",
+          value_parser = seconds)]
+    pub timeout: Option<Duration>,
+    /// The most seconds one attempt at a manifest or registry token may take.
+    #[arg(long, global = true, help_heading = GLOBAL, env = "DEPS_MANIFEST_TIMEOUT", value_name = "SECS",
+          value_parser = seconds)]
+    pub manifest_timeout: Option<Duration>,
     /// Print only errors.
     #[arg(short, long, global = true, help_heading = GLOBAL, conflicts_with = "json")]
     pub quiet: bool,
@@ -167,4 +188,38 @@ impl Cli {
             Command::Verify(args) => &mut args.target,
         }
     }
+}
+
+/// A positive number of seconds (fractions allowed), as a duration; an empty
+/// value (an environment variable set to "") reads as zero, which means unset.
+fn seconds(value: &str) -> Result<Duration, String> {
+    if value.trim().is_empty() {
+        return Ok(Duration::ZERO);
+    }
+    let secs: f64 = value.trim().parse().map_err(|_| format!("{value:?} is not a number of seconds"))?;
+    if !(secs.is_finite() && secs > 0.0) {
+        return Err(format!("{value:?} must be more than 0 seconds"));
+    }
+    Duration::try_from_secs_f64(secs).map_err(|err| format!("{value:?}: {err}"))
+}
+
+/// A duration flag, with zero (an empty value) as unset.
+pub fn set(value: Option<Duration>) -> Option<Duration> {
+    value.filter(|d| !d.is_zero())
+}
+
+/// A flag's value, or `None` when it was given empty (an environment variable set to "").
+#[derive(Debug, Clone, Copy)]
+pub struct Unset<T>(pub Option<T>);
+
+/// A whole number of bytes per second; empty reads as unset.
+fn bytes_per_second(value: &str) -> Result<Unset<u64>, String> {
+    if value.trim().is_empty() {
+        return Ok(Unset(None));
+    }
+    value
+        .trim()
+        .parse()
+        .map(|n| Unset(Some(n)))
+        .map_err(|_| format!("{value:?} is not a whole number of bytes"))
 }

@@ -7,7 +7,7 @@ use deps_manager::{
     manifest,
 };
 
-use crate::args::{Cli, Command, DownloadArgs, TargetArgs, VerifyArgs};
+use crate::args::{Cli, Command, DownloadArgs, TargetArgs, VerifyArgs, set};
 use crate::cluster_config;
 use crate::out::{eprint_line, eprint_lines, print_line, print_lines};
 use crate::render::{Mode, Reporter};
@@ -34,15 +34,22 @@ fn manager(cli: &Cli, settings: &Settings) -> anyhow::Result<Manager> {
     let mut manager = Manager::new(settings.base_url.value.clone(), settings.cache_dir.value.clone())?
         .with_primary_arch(settings.primary_arch.value.clone());
     // One idle connection per download in flight, so every download reuses one.
+    let defaults = ClientConfig::default();
     let concurrency = match &cli.command {
         Command::Download(args) => usize::from(args.concurrency),
-        _ => ClientConfig::default().concurrency,
+        _ => defaults.concurrency,
     };
-    if cli.ca_cert.is_some() || concurrency != ClientConfig::default().concurrency {
-        let config =
-            ClientConfig { extra_ca_cert: cli.ca_cert.clone(), concurrency, ..ClientConfig::default() };
-        manager = manager.with_client(HttpClient::new(&config)?);
-    }
+    let config = ClientConfig {
+        extra_ca_cert: cli.ca_cert.clone(),
+        concurrency,
+        connect_timeout: set(cli.connect_timeout).unwrap_or(defaults.connect_timeout),
+        low_speed_limit: cli.speed_limit.and_then(|limit| limit.0).unwrap_or(defaults.low_speed_limit),
+        low_speed_time: set(cli.speed_time).unwrap_or(defaults.low_speed_time),
+        download_timeout: set(cli.timeout).or(defaults.download_timeout),
+        manifest_timeout: set(cli.manifest_timeout).or(defaults.manifest_timeout),
+        ..defaults
+    };
+    manager = manager.with_client(HttpClient::new(&config)?);
     let mut insecure_registries = cli.insecure_registry.clone();
     if cli.insecure {
         manager = manager.with_insecure_hosts(vec!["*".to_owned()]);
@@ -136,27 +143,31 @@ async fn status(manager: &Manager, target: &TargetArgs, settings: &Settings) -> 
     let local = manager.clone();
     let (k, a) = (kind.clone(), archs.clone());
     let cache = tokio::task::spawn_blocking(move || local.cache_status(&k, &a)).await??;
-    let mut unreachable = None;
     print_lines(&settings.describe());
-    for state in &cache.domains {
-        let remote = match (state.domain, &state.arch) {
-            (Domain::VmConfig, Some(arch)) => match manager.status(&kind, arch).await {
-                Ok((needed, latest)) => {
-                    update_text(state.version.as_deref(), needed, &latest.vmconfig.version)
+    // Every domain asks the mirror at once, so a dead mirror costs one timeout, not one per manifest.
+    let remotes = cache.domains.iter().map(|state| {
+        let kind = kind.clone();
+        async move {
+            match (state.domain, &state.arch) {
+                (Domain::VmConfig, Some(arch)) => {
+                    manager.status(&kind, arch).await.map(|(needed, latest)| {
+                        update_text(state.version.as_deref(), needed, &latest.vmconfig.version)
+                    })
                 }
-                Err(err) => {
-                    unreachable.get_or_insert_with(|| with_hint(&err));
-                    String::new()
-                }
-            },
-            (domain, _) => match manager.shared_status(domain).await {
-                Ok((needed, latest)) => update_text(state.version.as_deref(), needed, &latest),
-                Err(err) => {
-                    unreachable.get_or_insert_with(|| with_hint(&err));
-                    String::new()
-                }
-            },
-        };
+                (domain, _) => manager
+                    .shared_status(domain)
+                    .await
+                    .map(|(needed, latest)| update_text(state.version.as_deref(), needed, &latest)),
+            }
+        }
+    });
+    let remotes = futures_util::future::join_all(remotes).await;
+    let mut unreachable = None;
+    for (state, remote) in cache.domains.iter().zip(remotes) {
+        let remote = remote.unwrap_or_else(|err| {
+            unreachable.get_or_insert_with(|| with_hint(&err));
+            String::new()
+        });
         print_line(&format!("{}: {}{remote}", label(state, &kind), local_text(state, &archs)));
     }
     if let Some(reason) = unreachable {

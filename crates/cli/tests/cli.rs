@@ -144,3 +144,15 @@ async fn a_failed_item_is_one_line_naming_it_and_what_to_do_next() {
     assert!(!last.contains("run `deps download` again"), "{stderr}");
     assert!(stderr.contains("; 1 failed. Cache: "), "the summary counts the failure: {stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeouts_must_be_positive_and_an_empty_variable_is_unset() {
+    let env = Env::new(1000).await;
+    let out = output(env.deps(&["--timeout", "0", "status", "--arch", "arm64"])).await;
+    assert_eq!(out.status.code(), Some(2), "a usage error: {}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--timeout"), "{}", text(&out.stderr));
+    let mut cmd = env.deps(&["status", "--arch", "arm64"]);
+    cmd.env("DEPS_TIMEOUT", "").env("DEPS_SPEED_LIMIT", "").env("DEPS_CONNECT_TIMEOUT", "");
+    let out = output(cmd).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
