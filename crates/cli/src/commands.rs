@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use deps_manager::{
-    ClientConfig, Domain, DomainStatus, DownloadOptions, Error, HttpClient, Manager, Problem, VerifyOptions,
+    ClientConfig, Domain, DomainStatus, DownloadOptions, Error, HttpClient, Manager, Problem, RetryPolicy,
+    VerifyOptions,
     manifest,
 };
 
@@ -46,10 +47,17 @@ fn manager(cli: &Cli, settings: &Settings) -> anyhow::Result<Manager> {
         low_speed_limit: cli.speed_limit.and_then(|limit| limit.0).unwrap_or(defaults.low_speed_limit),
         low_speed_time: set(cli.speed_time).unwrap_or(defaults.low_speed_time),
         download_timeout: set(cli.timeout).or(defaults.download_timeout),
-        manifest_timeout: set(cli.manifest_timeout).or(defaults.manifest_timeout),
+        manifest_timeout: set(cli.manifest_timeout).or(match cli.command {
+            // status only reports: a mirror that does not answer is told about in seconds.
+            Command::Status(_) => Some(STATUS_MANIFEST_TIMEOUT),
+            _ => defaults.manifest_timeout,
+        }),
         ..defaults
     };
     manager = manager.with_client(HttpClient::new(&config)?);
+    if matches!(cli.command, Command::Status(_)) {
+        manager = manager.with_retry_policies(RetryPolicy::manifest().with_max_retries(1), RetryPolicy::download());
+    }
     let mut insecure_registries = cli.insecure_registry.clone();
     if cli.insecure {
         manager = manager.with_insecure_hosts(vec!["*".to_owned()]);
@@ -183,6 +191,9 @@ fn with_hint(err: &Error) -> String {
         None => err.to_string(),
     }
 }
+
+/// How long `status` waits for one manifest when `--manifest-timeout` is not given.
+const STATUS_MANIFEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What status says about a domain with no cached manifest.
 const NOT_DOWNLOADED: &str = "not downloaded yet: run `deps download`";

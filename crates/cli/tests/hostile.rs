@@ -175,3 +175,21 @@ async fn a_deeply_nested_cluster_config_is_an_error_naming_the_file() {
         output(env.deps(&["download", "--arch", "arm64", "--dry-run", "-f", config.to_str().unwrap()])).await;
     assert!(out.status.success(), "a config of ordinary depth is read: {}", text(&out.stderr));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_against_a_mirror_that_never_answers_says_it_timed_out_after_one_retry() {
+    let env = Env::new(1000).await;
+    let manifests = ["vmconfig_knc_debian-13_arm64.json", "components.json", "templates.json", "seeds.json"];
+    for file in manifests {
+        env.mirror.set_fault(&format!("/manifests/{file}"), Fault::BlackHole, None);
+    }
+    let out = output(env.deps(&["status", "--arch", "arm64", "--manifest-timeout", "1"])).await;
+    assert!(out.status.success(), "status reports, it does not fail: {}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("couldn't check for updates") && stdout.contains("timed out"), "{stdout}");
+    for file in manifests {
+        let path = format!("/manifests/{file}");
+        let asked = env.mirror.requests().into_iter().filter(|r| r.path == path).count();
+        assert_eq!(asked, 2, "{file}: one attempt and one retry, not four");
+    }
+}
