@@ -4,8 +4,7 @@ use std::process::ExitCode;
 
 use deps_manager::{
     ClientConfig, Domain, DomainStatus, DownloadOptions, Error, HttpClient, Manager, Problem, RetryPolicy,
-    VerifyOptions,
-    manifest,
+    VerifyOptions, manifest,
 };
 
 use crate::args::{Cli, Command, DownloadArgs, TargetArgs, VerifyArgs, set};
@@ -56,7 +55,8 @@ fn manager(cli: &Cli, settings: &Settings) -> anyhow::Result<Manager> {
     };
     manager = manager.with_client(HttpClient::new(&config)?);
     if matches!(cli.command, Command::Status(_)) {
-        manager = manager.with_retry_policies(RetryPolicy::manifest().with_max_retries(1), RetryPolicy::download());
+        manager =
+            manager.with_retry_policies(RetryPolicy::manifest().with_max_retries(1), RetryPolicy::download());
     }
     let mut insecure_registries = cli.insecure_registry.clone();
     if cli.insecure {
