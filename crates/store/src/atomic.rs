@@ -41,12 +41,20 @@ const TEMP_RANDOM: usize = 6;
 /// A hidden temporary file in `dir` whose name says which file it will become:
 /// `.<name>.<6 random letters or digits>.tmp`.
 ///
-/// Created with `O_EXCL`, so a link planted at the name makes it fail rather than be followed.
+/// Created with `O_EXCL`, so a link planted at the name makes it fail rather
+/// than be followed, and with [`FILE_MODE`](crate::FILE_MODE) minus the umask
+/// (not tempfile's 0600), so the mode is right before the rename.
 fn temp_beside(path: &Path, dir: &Path) -> Result<NamedTempFile> {
     let mut prefix = OsString::from(".");
     prefix.push(path.file_name().unwrap_or_default());
     prefix.push(".");
-    tempfile::Builder::new()
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        builder.permissions(std::fs::Permissions::from_mode(crate::FILE_MODE));
+    }
+    builder
         .prefix(&prefix)
         .rand_bytes(TEMP_RANDOM)
         .suffix(TEMP_SUFFIX)
@@ -71,7 +79,7 @@ fn finish(tmp: NamedTempFile, path: &Path, dir: &Path) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::Error;
 
@@ -116,6 +124,38 @@ mod tests {
         {
             assert!(!is_temp_name(&name), "{name}");
         }
+    }
+
+    /// The process umask, read without changing it: the bits a 0777 directory loses.
+    #[cfg(unix)]
+    pub(crate) fn umask() -> u32 {
+        use std::os::unix::fs::PermissionsExt as _;
+        let tmp = tempfile::tempdir().unwrap();
+        let probe = tmp.path().join("probe");
+        std::fs::create_dir(&probe).unwrap();
+        !std::fs::metadata(&probe).unwrap().permissions().mode() & 0o777
+    }
+
+    #[cfg(unix)]
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn written_files_are_0644_and_new_directories_0755_minus_the_umask() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mask = umask();
+        let path = tmp.path().join("a/b/index.json");
+        atomic_write(&path, b"{}").unwrap();
+        assert_eq!(mode(&path), 0o644 & !mask);
+        assert_eq!(mode(&tmp.path().join("a")), 0o755 & !mask);
+        assert_eq!(mode(&tmp.path().join("a/b")), 0o755 & !mask);
+        let copy = tmp.path().join("c/copy");
+        atomic_copy(&path, &copy).unwrap();
+        assert_eq!(mode(&copy), 0o644 & !mask);
+        assert_eq!(mode(&tmp.path().join("c")), 0o755 & !mask);
     }
 
     #[test]

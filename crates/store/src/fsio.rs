@@ -13,6 +13,10 @@
 //! files ignore that flag. Elsewhere than Unix, the link check before opening
 //! is the whole guard.
 //!
+//! Modes: every file the cache creates is 0644 and every directory 0755,
+//! minus the process umask ([`FILE_MODE`], [`DIR_MODE`]), so a zot or a web
+//! server running as another user can read the store as it is.
+//!
 //! Nothing here decides policy (what to create, when to sync); the callers do.
 
 use std::fs::{self, File, FileType, OpenOptions};
@@ -26,9 +30,21 @@ pub(crate) fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io
     move |source| Error::Io { action, path: path.to_owned(), source }
 }
 
-/// Creates `dir` and its parents.
-pub(crate) fn create_dir_all(dir: &Path) -> Result<()> {
-    fs::create_dir_all(dir).map_err(io_err("create directory", dir))
+/// The mode every file of the cache is created with (the umask still applies): `rw-r--r--`.
+pub const FILE_MODE: u32 = 0o644;
+/// The mode every directory of the cache is created with (the umask still applies): `rwxr-xr-x`.
+pub const DIR_MODE: u32 = 0o755;
+
+/// Creates `dir` and its parents, each new one with [`DIR_MODE`] minus the umask.
+pub fn create_dir_all(dir: &Path) -> Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(DIR_MODE);
+    }
+    builder.create(dir).map_err(io_err("create directory", dir))
 }
 
 /// Creates the parent directory of `path` (if it has one) and returns it.
@@ -78,6 +94,7 @@ pub(crate) fn open_rw(path: &Path) -> Result<File> {
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     no_follow(&mut options);
+    file_mode(&mut options);
     let file = options.open(path).map_err(io_err("open", path))?;
     checked(file, path)
 }
@@ -182,6 +199,17 @@ fn no_follow(options: &mut OpenOptions) {
     use std::os::unix::fs::OpenOptionsExt as _;
     options.custom_flags(flag_bits(OFlags::NOFOLLOW | OFlags::NONBLOCK));
 }
+
+/// New files get [`FILE_MODE`] minus the umask.
+#[cfg(unix)]
+pub(crate) fn file_mode(options: &mut OpenOptions) {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    options.mode(FILE_MODE);
+}
+
+/// Modes are a Unix notion.
+#[cfg(not(unix))]
+pub(crate) fn file_mode(_options: &mut OpenOptions) {}
 
 /// Elsewhere the check before opening ([`replace_link`]) is the guard.
 #[cfg(not(unix))]

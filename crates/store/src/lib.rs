@@ -23,7 +23,7 @@ mod verified;
 pub use atomic::{atomic_copy, atomic_write};
 pub use error::{Error, Result};
 pub use fingerprint::Fingerprints;
-pub use fsio::{remove_if_exists, sync_dir};
+pub use fsio::{DIR_MODE, FILE_MODE, create_dir_all, remove_if_exists, sync_dir};
 pub use hasher::{digest_bytes, hash_file};
 pub use layout::Layout;
 pub use lock::{CacheLock, LockHolder, LockWait};

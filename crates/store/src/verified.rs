@@ -228,6 +228,14 @@ mod tests {
         assert_eq!(done, Committed { path: dest.clone(), size: BODY.len() as u64, digest: sha256(BODY) });
         assert_eq!(std::fs::read(&dest).unwrap(), BODY);
         assert_eq!(files(&tmp.path().join("a/b")), ["runc"]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mask = crate::atomic::tests::umask();
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&dest), 0o644 & !mask, "artifacts are readable by others");
+            assert_eq!(mode(&tmp.path().join("a/b")), 0o755 & !mask);
+        }
     }
 
     #[test]
