@@ -79,7 +79,7 @@ impl BlobIndex {
             return Ok(Some(Placement::Present));
         }
         let Some(src) = self.find(digest, size).map(Path::to_path_buf) else { return Ok(None) };
-        let placement = link_or_copy(&src, &dest, digest, size)?;
+        let placement = link_or_copy(&src, layout, digest, size)?;
         Ok(Some(placement))
     }
 
@@ -132,15 +132,18 @@ fn blob_digest(path: &Path) -> Option<Digest> {
     Digest::new(algo, hex).ok()
 }
 
-/// Puts the blob `src` (which must be `size` bytes) at `dest`: a hard link, or a verified copy.
-fn link_or_copy(src: &Path, dest: &Path, digest: &Digest, size: u64) -> Result<Placement> {
-    place(src, dest, digest, size, |from, to| std::fs::hard_link(from, to))
+/// Puts the blob `src` (which must be `size` bytes) into `layout`: a hard link, or a verified copy.
+fn link_or_copy(src: &Path, layout: &RepoLayout, digest: &Digest, size: u64) -> Result<Placement> {
+    place(src, layout, digest, size, |from, to| std::fs::hard_link(from, to))
 }
 
 /// [`link_or_copy`] with the linking step given (tests make it fail).
+///
+/// The link's temporary name and a copy's partial are in the layout's staging
+/// directory, never in `blobs/`.
 fn place(
     src: &Path,
-    dest: &Path,
+    layout: &RepoLayout,
     digest: &Digest,
     size: u64,
     link: impl FnOnce(&Path, &Path) -> io::Result<()>,
@@ -149,12 +152,14 @@ fn place(
     if !meta.is_file() || meta.len() != size {
         return Err(Error::SizeMismatch { path: src.to_owned(), expected: size, actual: meta.len() });
     }
+    let dest = &layout.blob_path(digest);
     let dir = match dest.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    fs_err::create_dir_all(dir)?;
-    let tmp = temp_name(dest);
+    deps_store::create_dir_all(dir)?;
+    deps_store::create_dir_all(&layout.staging_dir())?;
+    let tmp = temp_name(&layout.staging_path(digest));
     remove_if_exists(&tmp)?;
     match link(src, &tmp) {
         Ok(()) => {
@@ -171,17 +176,18 @@ fn place(
         }
         Err(err) => {
             tracing::debug!(src = %src.display(), dest = %dest.display(), %err, "hard link failed; copying");
-            copy_verified(src, dest, digest, size)?;
+            copy_verified(src, layout, digest, size)?;
             Ok(Placement::Copied)
         }
     }
 }
 
-/// Copies `src` to `dest` through a verified writer: the copy lands only if it hashes to `digest`.
-fn copy_verified(src: &Path, dest: &Path, digest: &Digest, size: u64) -> Result<()> {
-    let mut writer = VerifiedWriter::create(dest, digest.clone(), Some(size))?;
+/// Copies `src` into `layout` through a verified writer in staging: the copy lands only if it hashes to `digest`.
+fn copy_verified(src: &Path, layout: &RepoLayout, digest: &Digest, size: u64) -> Result<()> {
+    let mut writer = VerifiedWriter::create(&layout.staging_path(digest), digest.clone(), Some(size))?;
     writer.copy_from(src)?;
     writer.commit()?;
+    layout.adopt_staged(digest)?;
     Ok(())
 }
 
@@ -235,21 +241,26 @@ mod tests {
         assert_eq!(index.find(&sha256(b"abc"), 3), Some(path.as_path()));
     }
 
+    /// The names in the directory holding `path`.
+    fn names_beside(path: &Path) -> Vec<std::ffi::OsString> {
+        std::fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect()
+    }
+
     #[test]
     fn links_share_the_inode_and_relinking_is_harmless() {
         let tmp = tempfile::tempdir().unwrap();
         let src = tmp.path().join("a/blobs/sha256/src");
         std::fs::create_dir_all(src.parent().unwrap()).unwrap();
         std::fs::write(&src, b"layer").unwrap();
-        let dest = tmp.path().join("b/blobs/sha256/dest");
+        let layout = RepoLayout::open(tmp.path(), "b").unwrap();
         let d = sha256(b"layer");
-        assert_eq!(link_or_copy(&src, &dest, &d, 5).unwrap(), Placement::Linked);
+        let dest = layout.blob_path(&d);
+        assert_eq!(link_or_copy(&src, &layout, &d, 5).unwrap(), Placement::Linked);
         assert_eq!(inode(&src), inode(&dest));
-        assert_eq!(link_or_copy(&src, &dest, &d, 5).unwrap(), Placement::Linked);
+        assert_eq!(link_or_copy(&src, &layout, &d, 5).unwrap(), Placement::Linked);
         assert_eq!(inode(&src), inode(&dest));
-        let names: Vec<_> =
-            std::fs::read_dir(dest.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(names, ["dest"], "no temporary link left behind");
+        assert_eq!(names_beside(&dest), [d.hex()], "no temporary link left behind");
+        assert_eq!(std::fs::read_dir(layout.staging_dir()).unwrap().count(), 0);
     }
 
     #[test]
@@ -272,27 +283,30 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let src = tmp.path().join("src");
         std::fs::write(&src, b"layer!").unwrap();
-        let dest = tmp.path().join("dest");
-        let err = link_or_copy(&src, &dest, &sha256(b"layer"), 5).unwrap_err();
+        let layout = RepoLayout::open(tmp.path(), "r").unwrap();
+        let err = link_or_copy(&src, &layout, &sha256(b"layer"), 5).unwrap_err();
         assert!(matches!(err, Error::SizeMismatch { expected: 5, actual: 6, .. }), "{err}");
-        assert!(!dest.exists());
+        assert!(!layout.blob_path(&sha256(b"layer")).exists());
     }
 
     #[test]
-    fn falls_back_to_a_verified_copy_when_linking_fails() {
+    fn falls_back_to_a_verified_copy_in_staging_when_linking_fails() {
         let tmp = tempfile::tempdir().unwrap();
         let src = tmp.path().join("src");
         std::fs::write(&src, b"layer").unwrap();
-        let dest = tmp.path().join("out/dest");
+        let layout = RepoLayout::open(tmp.path(), "out").unwrap();
+        let dest = layout.blob_path(&sha256(b"layer"));
         let cross_device = |_: &Path, _: &Path| Err(io::Error::from(io::ErrorKind::CrossesDevices));
-        assert_eq!(place(&src, &dest, &sha256(b"layer"), 5, cross_device).unwrap(), Placement::Copied);
+        assert_eq!(place(&src, &layout, &sha256(b"layer"), 5, cross_device).unwrap(), Placement::Copied);
         assert_eq!(std::fs::read(&dest).unwrap(), b"layer");
         assert_ne!(inode(&src), inode(&dest));
+        assert_eq!(names_beside(&dest), [sha256(b"layer").hex()], "no partial in blobs/");
 
         // A source whose bytes do not match its digest is not copied.
-        let other = tmp.path().join("out/other");
-        let err = place(&src, &other, &sha256(b"LAYER"), 5, cross_device).unwrap_err();
+        let other = layout.blob_path(&sha256(b"LAYER"));
+        let err = place(&src, &layout, &sha256(b"LAYER"), 5, cross_device).unwrap_err();
         assert!(matches!(err, Error::Store(deps_store::Error::DigestMismatch { .. })), "{err}");
         assert!(!other.exists());
+        assert_eq!(names_beside(&dest), [sha256(b"layer").hex()]);
     }
 }

@@ -4,6 +4,17 @@
 //! `blobs/<algo>/<hex>`. The repository name passes
 //! `pathsafe::relative_path`, so the directory is always inside the root.
 //!
+//! Staging: nothing but whole, verified blobs ever sits in `blobs/<algo>/`.
+//! Downloads, their `.partial` and `.partial.meta` files, temporary files and
+//! hard-link temporaries live in `<repo>/.deps-staging/` ([`STAGING_DIR`]) and
+//! are renamed into `blobs/` only once verified ([`RepoLayout::adopt_staged`]).
+//! zot v2.1.17 turns every name under `blobs/<algo>/` into a digest during
+//! garbage collection and gives up on the whole repository at the first that
+//! is not one; its repository walk never mistakes `.deps-staging` for a
+//! repository (a leading `.` fails the name grammar) and its dedupe walk skips
+//! it (not a digest algorithm). We do not use zot's own `.uploads`: zot's GC
+//! deletes stale uploads there, and we keep partials to resume them.
+//!
 //! Invariants kept here:
 //! - a blob file only ever holds bytes whose digest is its name: bytes are
 //!   hashed before they are written, and every write is a rename into place,
@@ -33,6 +44,8 @@ use crate::{Error, Result};
 const LAYOUT_FILE: &str = "oci-layout";
 /// The `index.json` file's name.
 const INDEX_FILE: &str = "index.json";
+/// The per-repository directory for downloads in progress and temporary files, outside `blobs/`.
+pub const STAGING_DIR: &str = ".deps-staging";
 
 /// One repository's OCI image layout: `<root>/<repo>/{oci-layout,index.json,blobs/...}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +76,43 @@ impl RepoLayout {
         self.dir.join("blobs").join(digest.algo().name()).join(digest.hex())
     }
 
+    /// The repository's staging directory, `<repo>/.deps-staging`: partial and temporary files, never read by zot.
+    pub fn staging_dir(&self) -> PathBuf {
+        self.dir.join(STAGING_DIR)
+    }
+
+    /// Where a blob is downloaded before it is verified: `<repo>/.deps-staging/<algo>-<hex>`.
+    ///
+    /// Pass it as the download destination (its `.partial` and `.partial.meta`
+    /// land beside it, in staging too), then call [`Self::adopt_staged`].
+    pub fn staging_path(&self, digest: &Digest) -> PathBuf {
+        self.staging_dir().join(format!("{}-{}", digest.algo().name(), digest.hex()))
+    }
+
+    /// Moves the verified file at [`Self::staging_path`] into `blobs/<algo>/<hex>`; returns the blob's path.
+    ///
+    /// The file must be the committed result of a digest-verified write (a
+    /// `VerifiedWriter` only renames onto its destination once the digest
+    /// matched), so it is not hashed again. A missing staged file is
+    /// [`Error::MissingBlob`] naming the staging path.
+    pub fn adopt_staged(&self, digest: &Digest) -> Result<PathBuf> {
+        let staged = self.staging_path(digest);
+        match std::fs::symlink_metadata(&staged) {
+            Ok(meta) if meta.is_file() => {}
+            _ => return Err(Error::MissingBlob { digest: digest.clone(), path: staged }),
+        }
+        let dest = self.blob_path(digest);
+        let dir = dest.parent().unwrap_or(&self.dir).to_owned();
+        deps_store::create_dir_all(&dir)?;
+        std::fs::rename(&staged, &dest).map_err(|source| Error::IoAt {
+            action: "rename into place",
+            path: dest.clone(),
+            source,
+        })?;
+        deps_store::sync_dir(&dir)?;
+        Ok(dest)
+    }
+
     /// The layout's `index.json`.
     pub fn index_path(&self) -> PathBuf {
         self.dir.join(INDEX_FILE)
@@ -91,7 +141,9 @@ impl RepoLayout {
         if self.has_blob(digest, Some(bytes.len() as u64)) && fs_err::read(&path)? == bytes {
             return Ok(());
         }
-        deps_store::atomic_write(&path, bytes)?;
+        // Written whole in staging, then renamed in: `blobs/` never holds a temporary file.
+        deps_store::atomic_write(&self.staging_path(digest), bytes)?;
+        self.adopt_staged(digest)?;
         Ok(())
     }
 
@@ -185,6 +237,36 @@ mod tests {
         std::fs::write(layout.blob_path(&d), b"HELLO").unwrap();
         layout.put_blob(&d, b"hello").unwrap();
         assert_eq!(layout.read_blob(&d).unwrap(), b"hello");
+    }
+
+    #[test]
+    fn staged_blobs_are_adopted_into_blobs_and_nothing_else_is_left_there() {
+        let tmp = tempfile::tempdir().unwrap();
+        let layout = RepoLayout::open(tmp.path(), "r").unwrap();
+        let d = sha256(b"layer");
+        assert_eq!(
+            layout.staging_path(&d),
+            tmp.path().join("r/.deps-staging").join(format!("sha256-{}", d.hex()))
+        );
+        let err = layout.adopt_staged(&d).unwrap_err();
+        assert!(matches!(&err, Error::MissingBlob { path, .. } if *path == layout.staging_path(&d)), "{err}");
+        // A download into staging, verified by the store's writer, then adopted.
+        let mut writer =
+            deps_store::VerifiedWriter::create(&layout.staging_path(&d), d.clone(), Some(5)).unwrap();
+        writer.write_all(b"layer").unwrap();
+        writer.commit().unwrap();
+        assert_eq!(layout.adopt_staged(&d).unwrap(), layout.blob_path(&d));
+        assert_eq!(layout.read_blob(&d).unwrap(), b"layer");
+        layout.put_blob(&sha256(b"config"), b"config").unwrap();
+        let mut names: Vec<_> = std::fs::read_dir(layout.blob_path(&d).parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        let mut want = vec![d.hex().to_owned(), sha256(b"config").hex().to_owned()];
+        want.sort();
+        assert_eq!(names, want, "only digests in blobs/sha256");
+        assert_eq!(std::fs::read_dir(layout.staging_dir()).unwrap().count(), 0, "staging emptied");
     }
 
     #[test]

@@ -30,5 +30,5 @@ pub use descriptor::{Descriptor, Platform};
 pub use error::{Error, Result};
 pub use hash::sha256;
 pub use index::ImageIndex;
-pub use layout::RepoLayout;
+pub use layout::{RepoLayout, STAGING_DIR};
 pub use parse::{Parsed, parse_manifest};
