@@ -11,6 +11,7 @@
 mod blobs;
 mod chart;
 mod check;
+pub mod conformance;
 mod descriptor;
 mod error;
 mod hash;

@@ -11,8 +11,16 @@
 //!   architecture of the same tag adds an entry to the same tag index;
 //!   re-pulling a platform with a new digest replaces its entry.
 //!
+//! Replacing a platform (re-pulling it under the same tag with a new digest)
+//! drops, in the same `index.json` write that moves the tag, the old platform
+//! manifest's untagged descriptor unless another index still lists it; the
+//! old tag index blob is removed after that write when nothing names it any
+//! more. zot's GC would otherwise delete what they point at later, behind our
+//! back, leaving descriptors to missing blobs.
+//!
 //! Every operation here requires the blobs it points at to be in the layout
-//! already, so `index.json` never names a blob that is missing. Each is one
+//! already, so `index.json` never names a blob that is missing: blobs are
+//! written first, `index.json` last. Each is one
 //! read-modify-write of `index.json`; the one-writer-per-repository rule of
 //! [`crate::RepoLayout`] applies.
 //!
@@ -23,6 +31,9 @@
 //! [`RepoLayout::tag_platform`]. Interrupted anywhere, the image is simply
 //! not cached yet.
 
+use std::collections::HashSet;
+
+use deps_manifest::Digest;
 use tracing::debug;
 
 use crate::descriptor::Descriptor;
@@ -77,14 +88,56 @@ impl RepoLayout {
             return Err(Error::NoPlatform { digest: platform_manifest.digest.clone() });
         }
         self.require_blob(platform_manifest)?;
-        let mut tag_index = ImageIndex::new(self.current_tag_entries(tag)?);
+        let entries = self.current_tag_entries(tag)?;
+        let replaced: Vec<Digest> = entries
+            .iter()
+            .filter(|e| e.platform == platform_manifest.platform && e.digest != platform_manifest.digest)
+            .map(|e| e.digest.clone())
+            .collect();
+        let mut tag_index = ImageIndex::new(entries);
         tag_index.upsert_platform(platform_manifest);
         let bytes = tag_index.to_json();
         let digest = sha256(&bytes);
         self.put_blob(&digest, &bytes)?;
         let descriptor = Descriptor::new(OCI_IMAGE_INDEX, digest, bytes.len() as u64);
-        self.tag_manifest(tag, &descriptor)?;
+
+        let mut index = self.read_index()?;
+        let old_tag = index.tagged(tag).map(|d| d.digest.clone());
+        if index.tagged(tag) == Some(&descriptor.clone().with_ref_name(tag)) && replaced.is_empty() {
+            return Ok(descriptor);
+        }
+        index.set_tag(tag, &descriptor);
+        if !replaced.is_empty() {
+            let listed = self.listed_by_indexes(&index)?;
+            index.manifests.retain(|d| {
+                d.ref_name().is_some() || !replaced.contains(&d.digest) || listed.contains(&d.digest)
+            });
+        }
+        self.write_index(&index)?;
+        // After index.json: a crash before this line leaves an unreferenced blob, never a dangling descriptor.
+        if let Some(old) = old_tag
+            && old != descriptor.digest
+            && index.find(&old).is_none()
+            && !self.listed_by_indexes(&index)?.contains(&old)
+        {
+            debug!(repo = self.repo(), tag, %old, "removing the replaced tag index");
+            deps_store::remove_if_exists(&self.blob_path(&old))?;
+        }
         Ok(descriptor)
+    }
+
+    /// Every manifest digest listed by an index blob that `index` names (and that is in the layout).
+    fn listed_by_indexes(&self, index: &ImageIndex) -> Result<HashSet<Digest>> {
+        let mut listed = HashSet::new();
+        for d in &index.manifests {
+            if !media::is_index(&d.media_type) || !self.has_blob(&d.digest, Some(d.size)) {
+                continue;
+            }
+            if let Ok(Parsed::Index { manifests, .. }) = parse_manifest(&self.read_blob(&d.digest)?) {
+                listed.extend(manifests.into_iter().map(|m| m.digest));
+            }
+        }
+        Ok(listed)
     }
 
     /// The platform entries of the index `tag` points at that are in this layout; empty when none.

@@ -28,7 +28,7 @@ fn entries(archive: &[u8]) -> Vec<Entry> {
 
 #[test]
 fn packaging_is_reproducible_and_honours_helmignore() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = super::support::Store::new();
     let dir = tmp.path().join("web");
     chart_dir(&dir);
     let first = package_chart(&dir).unwrap();
@@ -66,7 +66,7 @@ fn packaging_is_reproducible_and_honours_helmignore() {
 
 #[test]
 fn archive_headers_are_fixed() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = super::support::Store::new();
     chart_dir(tmp.path());
     let chart = package_chart(tmp.path()).unwrap();
     // gzip: no FNAME/FEXTRA/FCOMMENT flags, mtime 0.
@@ -83,7 +83,7 @@ fn archive_headers_are_fixed() {
 
 #[test]
 fn config_is_helm_metadata_json() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = super::support::Store::new();
     chart_dir(tmp.path());
     let chart = package_chart(tmp.path()).unwrap();
     insta::assert_snapshot!(String::from_utf8(chart.config.clone()).unwrap());
@@ -91,7 +91,7 @@ fn config_is_helm_metadata_json() {
 
 #[test]
 fn stored_chart_manifest_index_and_lookup() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = super::support::Store::new();
     let dir = tmp.path().join("src");
     chart_dir(&dir);
     let chart = package_chart(&dir).unwrap();
@@ -142,7 +142,7 @@ fn find_chart_layer_picks_the_helm_layer_or_the_only_one() {
 #[test]
 fn symlinks_inside_are_followed_and_escapes_refused() {
     use std::os::unix::fs::symlink;
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = super::support::Store::new();
     let dir = tmp.path().join("chart");
     chart_dir(&dir);
     write(&dir.join("shared/common.yaml"), "common: true\n");
@@ -167,7 +167,7 @@ fn symlinks_inside_are_followed_and_escapes_refused() {
 
 #[test]
 fn broken_charts_are_refused_with_their_path() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = super::support::Store::new();
     let dir = tmp.path();
     let err = package_chart(dir).unwrap_err();
     assert!(err.to_string().contains("Chart.yaml is missing"), "{err}");

@@ -1,11 +1,12 @@
 //! Images pulled into a layout: index.json upserts, tag indexes, pinned tags, and what "cached" means.
 
-use super::support::{TestImage, put_image, record_unpinned};
+use super::support::{Store, TestImage, put_image, record_unpinned};
+use deps_oci::conformance::check_zot_store;
 use deps_oci::media::{DOCKER_MANIFEST_LIST, DOCKER_MANIFEST_V2, OCI_IMAGE_INDEX};
 use deps_oci::{Error, ImageBlobs, ImageIndex, Parsed, RepoLayout, parse_manifest, sha256};
 
-fn layout() -> (tempfile::TempDir, RepoLayout) {
-    let tmp = tempfile::tempdir().unwrap();
+fn layout() -> (Store, RepoLayout) {
+    let tmp = Store::new();
     let layout = RepoLayout::open(tmp.path(), "docker.io/library/caddy").unwrap();
     (tmp, layout)
 }
@@ -74,7 +75,7 @@ fn two_archs_of_one_tag_share_one_tag_index() {
 
 #[test]
 fn repulled_platform_with_a_new_digest_replaces_its_entry() {
-    let (_tmp, layout) = layout();
+    let (tmp, layout) = layout();
     let old = put_image(&layout, "old", "linux/amd64");
     let arm = put_image(&layout, "old", "linux/arm64");
     record_unpinned(&layout, "latest", &old);
@@ -94,7 +95,31 @@ fn repulled_platform_with_a_new_digest_replaces_its_entry() {
     assert_eq!(index.tags(), ["latest"], "one descriptor per tag");
     assert!(cached(&layout, Some("latest"), &new));
     assert!(!cached(&layout, Some("latest"), &old), "a different digest for the platform is not cached");
-    assert!(cached(&layout, None, &old), "by digest the old manifest is still complete");
+    assert!(index.find(&old.manifest.digest).is_none(), "the replaced platform's descriptor is gone");
+    assert_eq!(index.manifests.len(), 3, "new and arm untagged, one tag");
+    assert!(!layout.blob_path(&old_tag).exists(), "the old tag index nothing names is removed");
+    assert!(layout.has_blob(&arm.manifest.digest, None));
+    assert_eq!(check_zot_store(tmp.path()), []);
+}
+
+#[test]
+fn a_replaced_platform_another_tag_still_lists_keeps_its_descriptor() {
+    let (tmp, layout) = layout();
+    let old = put_image(&layout, "old", "linux/amd64");
+    record_unpinned(&layout, "stable", &old);
+    record_unpinned(&layout, "latest", &old);
+    let stable = layout.read_index().unwrap().tagged("stable").unwrap().digest.clone();
+    let new = put_image(&layout, "new", "linux/amd64");
+    record_unpinned(&layout, "latest", &new);
+    let index = layout.read_index().unwrap();
+    assert!(
+        index.find(&old.manifest.digest).is_some_and(|d| d.ref_name().is_none()),
+        "stable still lists it"
+    );
+    assert_eq!(index.tagged("stable").unwrap().digest, stable);
+    assert!(layout.has_blob(&stable, None), "the index both tags shared is still named by stable");
+    assert!(cached(&layout, Some("stable"), &old) && cached(&layout, Some("latest"), &new));
+    assert_eq!(check_zot_store(tmp.path()), []);
 }
 
 /// The upstream index bytes for `images`, as a registry serves a Docker manifest list.
@@ -118,7 +143,8 @@ fn upstream_list(images: &[&TestImage]) -> Vec<u8> {
 
 #[test]
 fn pinned_tag_points_at_the_stored_upstream_index() {
-    let (_tmp, layout) = layout();
+    let (mut tmp, layout) = layout();
+    tmp.damaged(); // arm64 blobs are stored but never recorded, a state no pull leaves.
     let amd = put_image(&layout, "p", "linux/amd64");
     let arm = put_image(&layout, "p", "linux/arm64");
     let upstream = upstream_list(&[&amd, &arm]);
@@ -144,7 +170,8 @@ fn pinned_tag_points_at_the_stored_upstream_index() {
 
 #[test]
 fn unpinned_after_pinned_keeps_only_platforms_present_locally() {
-    let (_tmp, layout) = layout();
+    let (mut tmp, layout) = layout();
+    tmp.damaged(); // blobs stored but never recorded, a state no pull leaves.
     let amd = put_image(&layout, "p", "linux/amd64");
     let arm = put_image(&layout, "p", "linux/arm64");
     let upstream = upstream_list(&[&amd, &arm]);
@@ -167,7 +194,8 @@ fn pin_equal_to_the_platform_digest_means_unpinned() {
 
 #[test]
 fn not_cached_when_a_piece_is_missing_or_wrong() {
-    let (_tmp, layout) = layout();
+    let (mut tmp, layout) = layout();
+    tmp.damaged(); // blobs removed and truncated on purpose.
     assert!(!cached(&layout, Some("2"), &put_image(&layout, "x", "linux/amd64")), "no index.json");
 
     let amd = put_image(&layout, "a", "linux/amd64");
@@ -200,7 +228,8 @@ fn not_cached_when_a_piece_is_missing_or_wrong() {
 
 #[test]
 fn corrupt_index_json_is_an_error_naming_it() {
-    let (_tmp, layout) = layout();
+    let (mut tmp, layout) = layout();
+    tmp.damaged(); // index.json corrupted on purpose.
     let amd = put_image(&layout, "a", "linux/amd64");
     record_unpinned(&layout, "2", &amd);
     std::fs::write(layout.index_path(), b"{").unwrap();

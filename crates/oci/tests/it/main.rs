@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod charts;
+mod conformance;
 #[cfg(unix)]
 mod hostile;
 mod images;

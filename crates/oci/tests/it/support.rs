@@ -110,3 +110,37 @@ pub fn chart_dir(dir: &Path) {
     write(&dir.join("files/secret"), "a file named secret is kept: secret/ matches directories only\n");
     write(&dir.join(".helmignore"), "# editor files\n*.tmp\nsecret/\n");
 }
+
+/// A temporary store root that, when the test ends without a panic, must pass zot's conformance check.
+///
+/// Tests that damage a layout on purpose say so with [`Store::damaged`].
+pub struct Store {
+    dir: tempfile::TempDir,
+    damaged: bool,
+}
+
+impl Store {
+    /// A new, empty store root.
+    pub fn new() -> Self {
+        Self { dir: tempfile::tempdir().unwrap(), damaged: false }
+    }
+
+    /// The root directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// This test breaks the layout on purpose: skip the check at the end.
+    pub fn damaged(&mut self) {
+        self.damaged = true;
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if !self.damaged && !std::thread::panicking() {
+            let violations = deps_oci::conformance::check_zot_store(self.dir.path());
+            assert!(violations.is_empty(), "zot could not serve this store as it is: {violations:#?}");
+        }
+    }
+}

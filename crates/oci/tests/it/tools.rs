@@ -37,7 +37,7 @@ fn skopeo_reads_a_two_platform_tag() {
     if !have("skopeo") {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = super::support::Store::new();
     let layout = RepoLayout::open(tmp.path(), "docker.io/library/hello").unwrap();
     let amd = put_image(&layout, "s", "linux/amd64");
     let arm = put_image(&layout, "s", "linux/arm64/v8");
@@ -74,7 +74,7 @@ fn skopeo_reads_docker_schema2_manifests_under_our_oci_tag_index() {
     if !have("skopeo") {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = super::support::Store::new();
     let layout = RepoLayout::open(tmp.path(), "docker.io/library/caddy").unwrap();
     let arm = put_docker_image(&layout, "d", "linux/arm64/v8");
     record_unpinned(&layout, "2", &arm);
@@ -100,7 +100,7 @@ fn umoci_lists_tags_and_unpacks_a_platform_image() {
     if !have("umoci") {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = super::support::Store::new();
     let layout = RepoLayout::open(tmp.path(), "ghcr.io/podplane/hello").unwrap();
     let amd = put_image(&layout, "u", "linux/amd64");
     record_unpinned(&layout, "latest", &amd);
@@ -120,7 +120,7 @@ fn umoci_lists_tags_and_unpacks_a_platform_image() {
 
 #[test]
 fn tar_lists_the_chart_archive_and_skopeo_reads_the_chart() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = super::support::Store::new();
     let dir = tmp.path().join("web");
     chart_dir(&dir);
     let chart = package_chart(&dir).unwrap();
