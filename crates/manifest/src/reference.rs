@@ -10,7 +10,8 @@
 //! - [`ImageRef::repository`]: the path on that registry (`library/<name>` for
 //!   single-part Docker Hub names), as the distribution API wants it.
 //! - [`ImageRef::zot_repository`]: the cache directory name (BEHAVIOR §6).
-//!   Always a safe relative path.
+//!   Always a safe relative path, and a valid zot repository name: a port's
+//!   `:` becomes `_` (`localhost:5000/team/app` is `localhost_5000/team/app`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -78,7 +79,7 @@ impl ImageRef {
             path.to_owned()
         };
         let zot_repository = match written_registry {
-            Some(_) => format!("{registry}/{path}"),
+            Some(_) => format!("{}/{path}", zot_host(registry)),
             None => format!("{DOCKER_HUB}/{repository}"),
         };
         pathsafe::relative_path("image repository", &zot_repository)?;
@@ -121,7 +122,10 @@ impl ImageRef {
     ///
     /// A name whose first part is not a registry gets `docker.io/` (single names
     /// `docker.io/library/`); a written registry is kept, with `index.docker.io`
-    /// shortened to `docker.io`. Always passes [`pathsafe::relative_path`].
+    /// shortened to `docker.io`, lower-cased, and a port joined with `_`
+    /// instead of `:` (`localhost:5000/team/app` is `localhost_5000/team/app`).
+    /// Always passes [`pathsafe::relative_path`] and zot's repository name
+    /// grammar; see [`zot_host`] for why the encoding is collision-free.
     pub fn zot_repository(&self) -> String {
         self.zot_repository.clone()
     }
@@ -192,6 +196,21 @@ fn check_host(host: &str) -> Result<(), &'static str> {
     } else {
         Err("registry must be a host name with an optional port")
     }
+}
+
+/// A registry host as the first part of a zot repository name: lower-case, `host_port` for `host:port`.
+///
+/// zot's (the distribution) repository name grammar has no `:` and no upper
+/// case, so `host:port` cannot be a directory zot serves. `_` is a separator
+/// that grammar allows, and one a registry host never contains (host labels are
+/// letters, digits and inner `-`, [`check_host`]), so the encoding is
+/// collision-free: `host_port` is never another host's name, the last (only)
+/// `_` of the first part is where the port starts, and a first part without `_`
+/// has no port. Lower-casing merges only spellings DNS treats as one host.
+/// The pull reference and `--registry-mirror` routing use
+/// [`ImageRef::registry`], which keeps the `:`.
+fn zot_host(host: &str) -> String {
+    host.to_ascii_lowercase().replace(':', "_")
 }
 
 /// Checks a `/`-separated repository path of lower-case OCI path components.
@@ -265,9 +284,11 @@ mod tests {
             ("coredns/coredns:1.11.3", "docker.io/coredns/coredns"),
             ("docker.io/traefik:v3.4.3", "docker.io/traefik"),
             ("quay.io/cilium/cilium", "quay.io/cilium/cilium"),
-            ("registry:5000/a/b:tag", "registry:5000/a/b"),
+            ("registry:5000/a/b:tag", "registry_5000/a/b"),
             ("localhost/foo", "localhost/foo"),
-            ("localhost:5000/foo/bar", "localhost:5000/foo/bar"),
+            ("localhost:5000/foo/bar", "localhost_5000/foo/bar"),
+            ("localhost:5000/team/app:1", "localhost_5000/team/app"),
+            ("Registry.Example:443/a", "registry.example_443/a"),
             ("localhost", "docker.io/library/localhost"),
             (
                 "public.ecr.aws/csi-components/csi-attacher:v4.9.0-eksbuild.3",
@@ -277,6 +298,34 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(parse(input).zot_repository(), want, "{input}");
         }
+    }
+
+    /// zot v2.1.17's `FullNameRegexp`: `/`-separated `[a-z0-9]+((\.|_|__|-*)[a-z0-9]+)*`.
+    fn is_zot_name(name: &str) -> bool {
+        let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+        name.split('/').all(|part| {
+            part.starts_with(alnum)
+                && part.ends_with(alnum)
+                && part
+                    .split(alnum)
+                    .filter(|sep| !sep.is_empty())
+                    .all(|sep| matches!(sep, "." | "_" | "__") || sep.bytes().all(|b| b == b'-'))
+        })
+    }
+
+    #[test]
+    fn a_port_gives_a_zot_valid_name_that_no_other_reference_gives() {
+        let with_port = parse("localhost:5000/team/app");
+        assert_eq!(with_port.registry(), "localhost:5000", "pulls still go to the port");
+        assert_eq!(
+            with_port.pinned_with(&format!("sha256:{HEX}").parse().unwrap()),
+            format!("localhost:5000/team/app@sha256:{HEX}")
+        );
+        assert!(is_zot_name(&with_port.zot_repository()));
+        // The first part with `_` is no registry (hosts have no `_`): Docker Hub, a different directory.
+        assert_eq!(parse("localhost_5000/team/app").zot_repository(), "docker.io/localhost_5000/team/app");
+        assert_ne!(parse("localhost/team/app").zot_repository(), with_port.zot_repository());
+        assert_ne!(parse("localhost:5001/team/app").zot_repository(), with_port.zot_repository());
     }
 
     #[test]
@@ -396,8 +445,10 @@ mod tests {
             prop_assert_eq!(r.registry(), registry);
             let zot = r.zot_repository();
             prop_assert!(pathsafe::relative_path("repo", &zot).is_ok());
+            prop_assert!(is_zot_name(&zot), "{zot}");
+            let zot_prefix = format!("{}/", registry.to_ascii_lowercase().replace(':', "_"));
+            prop_assert!(zot.starts_with(&zot_prefix));
             let prefix = format!("{registry}/");
-            prop_assert!(zot.starts_with(&prefix));
             prop_assert!(zot.ends_with(&path.join("/")));
             let pin: Digest = format!("sha256:{HEX}").parse().unwrap();
             prop_assert!(r.pinned_with(&pin).starts_with(&prefix));
@@ -407,6 +458,7 @@ mod tests {
         fn odd_input_never_panics_and_stays_safe(s in "[a-zA-Z0-9./:@_ -]{0,40}|\\PC{0,30}") {
             if let Ok(r) = ImageRef::parse(&s) {
                 prop_assert!(pathsafe::relative_path("repo", &r.zot_repository()).is_ok());
+                prop_assert!(is_zot_name(&r.zot_repository()), "{}", r.zot_repository());
                 prop_assert_eq!(ImageRef::parse(&r.to_string()).ok(), Some(r));
             }
         }
