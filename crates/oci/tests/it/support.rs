@@ -141,6 +141,93 @@ impl Drop for Store {
         if !self.damaged && !std::thread::panicking() {
             let violations = deps_oci::conformance::check_zot_store(self.dir.path());
             assert!(violations.is_empty(), "zot could not serve this store as it is: {violations:#?}");
+            validate_with_oci_image_tool(self.dir.path());
         }
     }
+}
+
+/// Runs Debian's `oci-image-tool validate` on every image layout under `root`.
+///
+/// Its 1.0.0-rc1 (Debian's) predates tags that point at an image index, so it
+/// cannot walk a layout by tag; instead every document is validated by its
+/// type: `index.json` and every OCI index blob as `imageIndex`, every OCI
+/// manifest as `manifest`, every OCI image config as `config` (Docker and Helm
+/// media types are not its business). Skipped when the tool is not on PATH,
+/// unless `DEPS_REQUIRE_TOOLS` is set (as in CI).
+fn validate_with_oci_image_tool(root: &Path) {
+    use deps_oci::media::{OCI_IMAGE_CONFIG, OCI_IMAGE_INDEX, OCI_IMAGE_MANIFEST};
+    use std::process::Command;
+    let found = Command::new("oci-image-tool").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("DEPS_REQUIRE_TOOLS").is_none(),
+            "oci-image-tool is required (DEPS_REQUIRE_TOOLS is set)"
+        );
+        return;
+    }
+    for layout in image_layouts(root) {
+        let blob = |d: &serde_json::Value| {
+            let (algo, hex) = d["digest"].as_str()?.split_once(':')?;
+            Some(layout.join("blobs").join(algo).join(hex)).filter(|p| p.is_file())
+        };
+        let mut by_type: [(&str, Vec<std::path::PathBuf>); 3] = [
+            ("imageIndex", vec![layout.join("index.json")]),
+            ("manifest", Vec::new()),
+            ("config", Vec::new()),
+        ];
+        let mut todo = vec![layout.join("index.json")];
+        while let Some(path) = todo.pop() {
+            let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            for d in doc["manifests"].as_array().into_iter().flatten() {
+                let Some(file) = blob(d) else { continue };
+                match d["mediaType"].as_str() {
+                    Some(OCI_IMAGE_INDEX) => by_type[0].1.push(file.clone()),
+                    Some(OCI_IMAGE_MANIFEST) => by_type[1].1.push(file.clone()),
+                    _ => continue,
+                }
+                todo.push(file);
+            }
+            if doc["config"]["mediaType"] == OCI_IMAGE_CONFIG
+                && let Some(file) = blob(&doc["config"])
+            {
+                by_type[2].1.push(file);
+            }
+        }
+        for (kind, mut files) in by_type {
+            files.sort();
+            files.dedup();
+            if files.is_empty() {
+                continue;
+            }
+            let out = Command::new("oci-image-tool")
+                .args(["validate", "--type", kind])
+                .args(&files)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "oci-image-tool validate --type {kind} in {} failed: {}{}",
+                layout.display(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+/// Every directory under `root` holding an `index.json`.
+fn image_layouts(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut todo = vec![root.to_owned()];
+    while let Some(dir) = todo.pop() {
+        if dir.join("index.json").is_file() {
+            found.push(dir.clone());
+        }
+        for entry in std::fs::read_dir(&dir).unwrap().filter_map(Result::ok) {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                todo.push(entry.path());
+            }
+        }
+    }
+    found
 }

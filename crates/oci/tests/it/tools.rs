@@ -1,4 +1,5 @@
-//! Real consumers read what we write: `skopeo` and `umoci` the layouts, `tar` the chart archives.
+//! Real consumers read what we write: `skopeo` and `umoci` the layouts, `tar` the chart archives
+//! (and `oci-image-tool validate` every layout a test leaves, from `support::Store`).
 //!
 //! Each test is skipped, with a note on stderr, when its tool is not on PATH,
 //! and fails instead when `DEPS_REQUIRE_TOOLS` is set (as CI, which installs them, does).
