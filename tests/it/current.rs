@@ -9,7 +9,7 @@ use deps_manager::DownloadOptions;
 use deps_manager::manifest::{RECOMMENDED_ADDONS, secrets_providers};
 use serde_json::Value;
 
-use crate::support::{Env, read_json};
+use crate::support::{Env, assert_zot_serves, read_json};
 
 const KIND: &str = "knc";
 const ARCHS: [&str; 2] = ["amd64", "arm64"];
@@ -64,6 +64,7 @@ async fn two_archs_with_same_named_kube_binaries_keep_both_and_a_rerun_fetches_n
     let templates = read_json(&manager.templates_manifest_cache_path());
     assert!(templates["templates"]["images"].as_array().unwrap().iter().all(|i| i["cached"] == true));
     assert!(env.cache_dir().join("registry/mirror/registry.k8s.io/pause/index.json").is_file());
+    assert_zot_serves(&env);
 
     env.mirror.clear_requests();
     download_both(&env, &manager, &DownloadOptions::default()).await;

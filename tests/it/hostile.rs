@@ -145,6 +145,7 @@ async fn a_corrupt_index_json_is_repaired_without_fetching_blobs_again() {
     assert!(blobs.is_empty(), "the repair fetched blobs: {blobs:?}");
     serde_json::from_slice::<Value>(&std::fs::read(&index).unwrap()).unwrap();
     manager.verify(KIND, ARCH).unwrap();
+    crate::support::assert_zot_serves(&env);
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use deps_manager::DownloadOptions;
 use serde_json::Value;
 use xtask::mirror::Fault;
 
-use crate::support::{Env, have_tool, read_json, recording};
+use crate::support::{Env, assert_zot_serves, have_tool, read_json, recording};
 
 const KIND: &str = "knc";
 
@@ -43,6 +43,7 @@ async fn images_land_in_zot_layout_and_a_second_run_pulls_nothing() {
     }
     assert!(repo_dir(&env, "docker.io/library/caddy/oci-layout").is_file());
     manager.verify(KIND, "arm64").unwrap();
+    assert_zot_serves(&env);
 
     env.mirror.clear_requests();
     manager.download(KIND, "arm64", both_archs()).await.unwrap();
@@ -69,6 +70,7 @@ async fn a_cache_in_the_old_layout_moves_to_the_registry_cache_without_a_downloa
     let events = events.lock().unwrap().clone();
     assert!(events.iter().any(|e| e.message.starts_with("Moved the image store")), "the move is reported");
     manager.verify(KIND, "arm64").unwrap();
+    assert_zot_serves(&env);
 }
 
 #[tokio::test]

@@ -160,3 +160,10 @@ pub fn have_tool(name: &str) -> bool {
     }
     found
 }
+
+/// Asserts zot v2.1.17 can serve the image store as it is (deps-oci's conformance check).
+pub fn assert_zot_serves(env: &Env) {
+    let store = env.cache_dir().join("registry/mirror");
+    let violations = deps_oci::conformance::check_zot_store(&store);
+    assert!(violations.is_empty(), "zot could not serve {}: {violations:#?}", store.display());
+}

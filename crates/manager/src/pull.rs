@@ -1,8 +1,9 @@
 //! The one OCI pull path, for component images and `oci` template charts:
 //! fetch a manifest checked against its digest, fetch its config and layers
 //! (a blob any repository of the store already holds is hard-linked, not
-//! fetched; one fetch per digest at a time), fingerprint every blob verified
-//! on the way in, then write the manifest and tags. All disk work runs off the
+//! fetched; one fetch per digest at a time) through the repository's staging
+//! directory, fingerprint every blob verified on the way in, then write the
+//! manifest and tags. All disk work runs off the
 //! async worker threads.
 
 use std::collections::HashMap;
@@ -117,20 +118,22 @@ impl Store {
             };
             let _fetching = blob_lock.lock().await;
             if !self.place_existing(item, layout, blob).await? {
-                let dest = layout.blob_path(&blob.digest);
+                // Bytes arrive in the repository's staging directory (zot never reads
+                // it) and move into blobs/ only once verified.
+                let staged = layout.staging_path(&blob.digest);
                 let report = |current: u64, _: u64| progress.report(so_far + current);
                 self.registry
-                    .download_blob(
-                        from.registry,
-                        from.repository,
-                        &blob.digest,
-                        blob.size,
-                        dest.clone(),
-                        &report,
-                    )
+                    .download_blob(from.registry, from.repository, &blob.digest, blob.size, staged, &report)
                     .await
                     .map_err(|e| Error::download(item, e))?;
-                record_fingerprint(&self.fingerprints, &dest, &blob.digest);
+                let (adopting, digest, name) = (layout.clone(), blob.digest.clone(), item.to_owned());
+                let fingerprints = Arc::clone(&self.fingerprints);
+                let dest = blocking(move || {
+                    let dest = adopting.adopt_staged(&digest).map_err(|e| Error::layout(&name, e))?;
+                    record_fingerprint(&fingerprints, &dest, &digest);
+                    Ok(dest)
+                })
+                .await?;
                 self.blobs.lock().unwrap_or_else(PoisonError::into_inner).insert(blob.digest.clone(), dest);
             }
             so_far += blob.size;
