@@ -4,7 +4,8 @@
 //! Without a mirror, `docker.io` is served by `registry-1.docker.io`, and the
 //! scheme is https unless the host is loopback or listed as insecure. With a
 //! mirror, every registry lives under the mirror's base with its host as the
-//! first path component (`<mirror>/v2/docker.io/library/caddy/...`), and the
+//! first path component (`<mirror>/v2/docker.io/library/caddy/...`; a port
+//! as `host_port`, the image store's encoding), and the
 //! mirror's own credentials apply: upstream credentials never go to a mirror.
 //! Names and references are checked before they become URL paths.
 
@@ -45,9 +46,11 @@ impl Endpoint {
             Some(mirror) => {
                 let base = mirror.trim_end_matches('/').to_owned();
                 let credential_host = check_mirror(&base, &config.insecure_hosts)?;
+                // A registry's port is written `host_port`, as in the image store, so a
+                // zot mirror (whose names cannot hold ':') can serve it.
                 Ok(Self {
                     base,
-                    name: format!("{registry}/{repository}"),
+                    name: format!("{}/{repository}", registry.replace(':', "_")),
                     registry,
                     repository: repository.to_owned(),
                     credential_host,
@@ -231,6 +234,13 @@ mod tests {
         }
         let ep = Endpoint::new(&config(None, &["other.lan"]), "reg.lan:5000", "a").unwrap();
         assert_eq!(ep.base, "https://reg.lan:5000");
+    }
+
+    #[test]
+    fn a_mirror_serves_a_registry_with_a_port_under_a_name_zot_accepts() {
+        let ep =
+            Endpoint::new(&config(Some("http://127.0.0.1:9"), &[]), "localhost:5000", "team/app").unwrap();
+        assert_eq!(ep.manifest_url("1"), "http://127.0.0.1:9/v2/localhost_5000/team/app/manifests/1");
     }
 
     #[test]
