@@ -126,6 +126,9 @@ impl ComponentsManifest {
         for image in &mut self.components.images {
             image.cached = false;
         }
+        if let Some(source) = &mut self.components.source {
+            source.cached = false;
+        }
     }
 
     /// Validates the images at `indexes` (the selected ones); an unknown index is skipped.

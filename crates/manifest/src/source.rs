@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::go_json::is_false;
 use crate::{Error, Extra};
 
 /// The Git repository of the components and the ref to check out.
@@ -18,6 +19,9 @@ pub struct ComponentsSource {
     /// The ref: exactly one of branch, tag, semver or commit.
     #[serde(rename = "ref")]
     pub reference: ComponentsSourceRef,
+    /// Local marker: the cache holds a mirror of the repository with the ref.
+    #[serde(skip_serializing_if = "is_false")]
+    pub cached: bool,
     /// Fields this type does not know, kept as read and written after the known ones.
     #[serde(flatten)]
     pub extra: Extra,

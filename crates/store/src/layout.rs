@@ -83,6 +83,11 @@ impl Layout {
         Ok(dir.join(pathsafe::component("file name", filename)?))
     }
 
+    /// The Git mirrors of component sources: `git/` (each at `git/<host[:port]>/<path>`).
+    pub fn git_cache_dir(&self) -> PathBuf {
+        self.root.join("git")
+    }
+
     /// The registry cache that zot serves: `<parent>/registry` when the cache
     /// root is a directory named `deps`, else `<root>/registry`.
     pub fn registry_cache_dir(&self) -> PathBuf {
