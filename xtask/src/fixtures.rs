@@ -12,12 +12,14 @@
 //! Two manifest shapes: [`Shape::Legacy`] (the default, the seed API's
 //! manifests) and [`Shape::Current`] (today's podplane: `components` lists, a
 //! components source, served vmconfig and template images, kube binaries with
-//! one file name and per-architecture bytes, and fields deps does not know).
+//! one file name and per-architecture bytes, fields deps does not know, and
+//! the components Git repository under [`GIT_DIR`], served at `/git/`).
 
 mod charts;
 mod content;
 mod current;
 mod generate;
+mod gitrepo;
 mod imageref;
 mod images;
 mod json;
@@ -35,8 +37,9 @@ mod vmconfig;
 pub use charts::{CHART_NAME, CHART_REPOSITORY, CHART_VERSION, LOCAL_CHART_DIR};
 
 pub use generate::{default_scale, generate};
+pub use gitrepo::{COMPONENTS_REPO, COMPONENTS_TAG, FixtureGit, commit_file, write_components_repo};
 pub use layout::{
-    ARCHS, FIXTURE_VERSION, KIND, KUBE_BINARIES, PLACEHOLDER_BASE_URL, PRIMARY_ARCH, REGISTRY_DIR,
+    ARCHS, FIXTURE_VERSION, GIT_DIR, KIND, KUBE_BINARIES, PLACEHOLDER_BASE_URL, PRIMARY_ARCH, REGISTRY_DIR,
     SUMMARY_FILE, vmconfig_manifest_file,
 };
 pub use options::{FixtureOptions, Shape, default_out_dir};

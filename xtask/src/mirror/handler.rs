@@ -1,5 +1,6 @@
 //! The request handler of both listeners: checks the path, applies the
-//! armed faults (a black hole never answers, a redirect answers 302), routes (files, `/token`, `/v2/...` on the mirror; signed
+//! armed faults (a black hole never answers, a redirect answers 302), routes (files, `/token`, `/v2/...`,
+//! smart HTTP Git under `/git/` (GET and POST) on the mirror; signed
 //! blobs on the storage listener), then answers a resource with the headers a
 //! download client relies on (Content-Length, Accept-Ranges, ETag,
 //! Last-Modified, Content-Range) or a fixed reply. Faults apply to every
@@ -19,6 +20,7 @@ use super::body::{self, BodySource};
 use super::conn::ConnHandle;
 use super::distribution;
 use super::fault::FaultPlan;
+use super::githttp;
 use super::log::RequestRecord;
 use super::outcome::Outcome;
 use super::range::{self, Selection};
@@ -51,8 +53,8 @@ pub(super) async fn handle(
     ConnectInfo(conn): ConnectInfo<ConnHandle>,
     req: Request,
 ) -> Response {
-    // Only the head is needed; the body is not `Sync` and must not live across awaits.
-    let (req, _) = req.into_parts();
+    // Only Git requests need the body; it is read here, before anything else awaits.
+    let (req, body) = req.into_parts();
     let shared = &endpoint.shared;
     let text = |name: HeaderName| req.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let mut record = RequestRecord {
@@ -69,9 +71,19 @@ pub(super) async fn handle(
         return finish(shared, record, StatusCode::BAD_REQUEST, Vec::new());
     };
     record.path = path.as_url_path();
+    let git = endpoint.role == Role::Mirror && githttp::is_git(&path);
+    let body = if git {
+        match axum::body::to_bytes(body, githttp::MAX_REQUEST_BODY).await {
+            Ok(bytes) => bytes,
+            Err(_) => return finish(shared, record, StatusCode::BAD_REQUEST, Vec::new()),
+        }
+    } else {
+        drop(body);
+        Bytes::new()
+    };
     let plan = shared.faults.take(&record.path);
     let head = req.method == Method::HEAD;
-    if !head && req.method != Method::GET {
+    if !head && req.method != Method::GET && !(git && req.method == Method::POST) {
         return finish(
             shared,
             record,
@@ -95,6 +107,7 @@ pub(super) async fn handle(
         return finish(shared, record, StatusCode::FOUND, vec![(header::LOCATION, location)]);
     }
     let outcome = match endpoint.role {
+        Role::Mirror if git => githttp::handle(&shared.root, &path, &req, body).await,
         Role::Mirror => route(shared, &path, &req).await,
         Role::Storage => shared.storage.serve(&path, req.uri.query()).await,
     };

@@ -299,7 +299,7 @@ fn current_generation_is_reproducible_and_legacy_stays_the_default() {
     assert_eq!(legacy.shape, Shape::Legacy);
     assert!(legacy.vmconfig_images.is_empty() && legacy.template_images.is_empty());
     let text = std::fs::read_to_string(b.path().join("FIXTURES.json")).unwrap();
-    for key in ["\"shape\"", "\"vmconfig_images\"", "\"template_images\"", "\"components\""] {
+    for key in ["\"shape\"", "\"vmconfig_images\"", "\"template_images\"", "\"components\"", "\"git\""] {
         assert!(!text.contains(key), "{key} in a legacy summary");
     }
 }
@@ -345,7 +345,7 @@ fn current_components_list_components_addons_and_secrets_providers() {
     assert_eq!(summary.images.len(), images.len());
     assert_eq!(
         doc["components"]["source"],
-        serde_json::json!({"url": "https://github.com/podplane/components.git", "ref": {"tag": "v1.2.3"}})
+        serde_json::json!({"url": format!("{PLACEHOLDER_BASE_URL}/git/components.git"), "ref": {"tag": "v1.2.3"}})
     );
     let names = |e: &Value| -> Option<Vec<String>> {
         e.get("components")
@@ -435,4 +435,38 @@ fn current_manifests_snapshot() {
     ] {
         insta::assert_snapshot!(name, std::fs::read_to_string(dir.path().join(file)).unwrap());
     }
+}
+
+#[tokio::test]
+async fn current_fixtures_serve_the_components_repository_over_smart_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = generate_current(dir.path());
+    let git = summary.git.clone().expect("the current shape has a components repository");
+    assert_eq!((git.path.as_str(), git.tag.as_str()), ("git/components.git", "v1.2.3"));
+    let root = tempfile::tempdir().unwrap();
+    let again = fixtures::write_components_repo(root.path()).unwrap();
+    assert_eq!(again, git, "the same commit ids on every run");
+
+    let mirror = xtask::mirror::Mirror::start(root.path().to_path_buf()).await.unwrap();
+    let base = mirror.base_url();
+    let reply = crate::client::get(&base, "/git/components.git/info/refs?service=git-upload-pack").await;
+    let text = String::from_utf8_lossy(&reply.body).into_owned();
+    assert!(text.contains("# service=git-upload-pack"), "{text}");
+    // The generated manifest names the served repository once the mirror rewrites the placeholder.
+    let gen_mirror = xtask::mirror::Mirror::start(dir.path().to_path_buf()).await.unwrap();
+    let gen_base = gen_mirror.base_url();
+    let reply = crate::client::get(&gen_base, "/manifests/components.json").await;
+    let doc: Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(doc["components"]["source"]["url"], format!("{gen_base}/git/components.git"));
+    let cloned = tokio::process::Command::new("git")
+        .args(["ls-remote", "--tags", &format!("{base}/git/components.git")])
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .await
+        .unwrap();
+    let tags = String::from_utf8_lossy(&cloned.stdout).into_owned();
+    assert!(
+        cloned.status.success() && tags.contains("refs/tags/v1.2.3^{}") && tags.contains(&git.tag_commit),
+        "{tags}"
+    );
 }
