@@ -181,6 +181,52 @@ pub enum Error {
         /// Why it cannot be used.
         reason: String,
     },
+    /// The `git` program could not be started: Git mirrors need it.
+    #[error("could not run {program}: {source}; install git, or pass --skip-components-git")]
+    GitMissing {
+        /// The program looked for.
+        program: String,
+        /// Why it could not be started.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A git command failed.
+    #[error("git {action} {url}: {status}: {stderr}")]
+    Git {
+        /// What git was doing (`clone --mirror`, `fetch`, `rev-parse`).
+        action: String,
+        /// The repository URL (redacted).
+        url: String,
+        /// How git exited.
+        status: String,
+        /// What git printed on stderr (credentials removed).
+        stderr: String,
+    },
+    /// The ref is not in the repository after the fetch.
+    #[error("{reference} not found in Git repository {url}")]
+    GitRefNotFound {
+        /// The ref, as `tag "v1.2.3"`, `branch "main"`, `semver "1.2"` or `commit "abc..."`.
+        reference: String,
+        /// The repository URL (redacted).
+        url: String,
+    },
+    /// A ref that cannot name anything (a semver constraint, a malformed commit or name).
+    #[error("invalid Git ref {reference}: {reason}")]
+    GitRefInvalid {
+        /// The ref as given.
+        reference: String,
+        /// Why.
+        reason: String,
+    },
+    /// A file system operation on a Git mirror failed.
+    #[error("Git mirror {}: {source}", path.display())]
+    GitIo {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Error {
