@@ -12,7 +12,7 @@
 //! URLs follow the HTTP policy ([`check_scheme`]): https, or plain http to
 //! loopback or allowed insecure hosts, nothing else (no `file://`, no local
 //! paths, no `ext::`), and git is told the same (`protocol.allow`), so a
-//! redirect cannot leave it. Git never prompts (`GIT_TERMINAL_PROMPT=0`, no
+//! redirect cannot leave it; a plain http URL follows no redirect at all. Git never prompts (`GIT_TERMINAL_PROMPT=0`, no
 //! stdin), runs without `GIT_*` variables from our environment besides
 //! TLS and trace settings, and is killed when the future running it is dropped.
 //! The stored remote URL and every message have credentials removed.
@@ -347,13 +347,17 @@ impl GitMirror {
                 command.env_remove(&name);
             }
         }
-        let http = if url.starts_with("http:") { "always" } else { "never" };
+        // Plain http (loopback or an allowed host) follows no redirect: it could lead anywhere over http.
+        let plain = url.starts_with("http:");
+        let (http, follow) = if plain { ("always", "false") } else { ("never", "initial") };
         command
             .env("GIT_TERMINAL_PROMPT", "0")
             .env("GCM_INTERACTIVE", "never")
             .args(["-c", "protocol.allow=never", "-c", "protocol.https.allow=always"])
             .arg("-c")
             .arg(format!("protocol.http.allow={http}"))
+            .arg("-c")
+            .arg(format!("http.followRedirects={follow}"))
             .args(["-c", "credential.interactive=never", "-c", "core.hooksPath=/dev/null"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

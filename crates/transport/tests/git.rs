@@ -173,6 +173,19 @@ async fn a_server_error_is_retried() {
 }
 
 #[tokio::test]
+async fn a_plain_http_mirror_follows_no_redirect() {
+    let env = Env::new().await;
+    // `0.0.0.0:PORT` reaches the same mirror but is not loopback to the URL policy.
+    let port = env.mirror.base_url().rsplit(':').next().unwrap().to_owned();
+    let elsewhere = format!("http://0.0.0.0:{port}/git/components.git/info/refs?service=git-upload-pack");
+    env.mirror.set_fault("/git/components.git/info/refs", Fault::RedirectTo(elsewhere), Some(1));
+    let err = env.git().sync(&env.url(), &env.dest(), &GitRef::Tag("v1.2.3".into())).await.unwrap_err();
+    assert!(matches!(err, Error::Git { .. }), "{err:?}");
+    assert!(env.mirror.requests().iter().all(|r| r.path == "/git/components.git/info/refs"), "not followed");
+    assert!(!env.dest().exists());
+}
+
+#[tokio::test]
 async fn a_clone_killed_midway_leaves_no_mirror_and_the_next_run_clones_cleanly() {
     let env = Env::new().await;
     env.mirror.set_fault(UPLOAD_PACK, Fault::Slow { bytes_per_sec: 20 }, None);
