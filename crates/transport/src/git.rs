@@ -16,12 +16,15 @@
 //! stdin), runs without `GIT_*` variables from our environment besides
 //! TLS and trace settings, and is killed when the future running it is dropped.
 //! The stored remote URL and every message have credentials removed.
-//! Transient failures (connects, timeouts, 5xx, broken transfers) are retried
+//! Transfers slower than the low-speed limit fail (a server that never
+//! answers cannot park a run). Transient failures (connects, timeouts, slow
+//! transfers, 5xx, broken transfers) are retried
 //! with the same [`RetryPolicy`] as HTTP.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::time::Duration;
 
 use deps_manifest::ComponentsSourceRef;
 use tokio::process::Command;
@@ -33,7 +36,8 @@ use crate::{Error, RetryPolicy, check_scheme, redact};
 const KEPT_GIT_VARS: [&str; 4] = ["GIT_SSL_CAINFO", "GIT_SSL_CAPATH", "GIT_TRACE", "GIT_CURL_VERBOSE"];
 
 /// Stderr fragments (lower case) of failures worth another try.
-const TRANSIENT: [&str; 16] = [
+const TRANSIENT: [&str; 17] = [
+    "operation too slow",
     "could not resolve host",
     "failed to connect",
     "connection refused",
@@ -176,12 +180,28 @@ pub struct GitMirror {
     program: OsString,
     insecure_hosts: Vec<String>,
     retry: RetryPolicy,
+    low_speed_limit: u64,
+    low_speed_time: Duration,
 }
 
 impl GitMirror {
     /// Mirrors with `git` from `PATH`, plain http allowed to `insecure_hosts` (and loopback), retrying per `retry`.
     pub fn new(insecure_hosts: Vec<String>, retry: RetryPolicy) -> Self {
-        Self { program: "git".into(), insecure_hosts, retry }
+        Self {
+            program: "git".into(),
+            insecure_hosts,
+            retry,
+            low_speed_limit: 1,
+            low_speed_time: Duration::from_secs(30),
+        }
+    }
+
+    /// The low-speed limit of every transfer, as [`ClientConfig`](crate::ClientConfig)'s
+    /// (default 1 byte/s over 30 s; a `limit` of 0 sets none): a slower attempt fails and is retried.
+    pub fn with_low_speed(mut self, limit: u64, time: Duration) -> Self {
+        self.low_speed_limit = limit;
+        self.low_speed_time = time;
+        self
     }
 
     /// The same, running `program` instead of `git`.
@@ -363,6 +383,12 @@ impl GitMirror {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        if self.low_speed_limit > 0 {
+            let time = self.low_speed_time;
+            let secs = (time.as_secs() + u64::from(time.subsec_nanos() > 0)).max(1);
+            command.arg("-c").arg(format!("http.lowSpeedLimit={}", self.low_speed_limit));
+            command.arg("-c").arg(format!("http.lowSpeedTime={secs}"));
+        }
         command
     }
 

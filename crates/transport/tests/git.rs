@@ -186,6 +186,18 @@ async fn a_plain_http_mirror_follows_no_redirect() {
 }
 
 #[tokio::test]
+async fn a_server_that_never_answers_hits_the_low_speed_limit() {
+    let env = Env::new().await;
+    env.mirror.set_fault("/git/components.git/info/refs", Fault::BlackHole, None);
+    let git = GitMirror::new(Vec::new(), fast(1)).with_low_speed(1, Duration::from_secs(1));
+    let err = git.sync(&env.url(), &env.dest(), &GitRef::Tag("v1.2.3".into())).await.unwrap_err();
+    let Error::RetriesExhausted { retries: 1, last, .. } = &err else { panic!("{err:?}") };
+    assert!(last.to_string().contains("too slow"), "{last}");
+    assert_eq!(env.mirror.requests().len(), 2, "one retry");
+    assert!(!env.dest().exists());
+}
+
+#[tokio::test]
 async fn a_clone_killed_midway_leaves_no_mirror_and_the_next_run_clones_cleanly() {
     let env = Env::new().await;
     env.mirror.set_fault(UPLOAD_PACK, Fault::Slow { bytes_per_sec: 20 }, None);
