@@ -91,8 +91,18 @@ async fn a_new_upstream_commit_is_fetched_on_the_next_sync() {
     // Before the sync the mirror still has the old commit.
     let state = env.git().inspect(&env.dest(), &main).await.unwrap();
     assert_eq!(state, GitMirrorState::At { commit: env.repo.branch_commit.clone() });
+    // A branch deleted upstream is pruned from the mirror.
+    let deleted = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(env.upstream())
+        .args(["update-ref", "-d", "refs/heads/release-1.2"])
+        .status()
+        .unwrap();
+    assert!(deleted.success());
     let second = env.git().sync(&env.url(), &env.dest(), &main).await.unwrap();
     assert_eq!((second.commit.as_str(), second.cloned), (pushed.as_str(), false));
+    let release = GitRef::Branch("release-1.2".into());
+    assert_eq!(env.git().inspect(&env.dest(), &release).await.unwrap(), GitMirrorState::RefMissing);
 }
 
 #[tokio::test]
