@@ -237,6 +237,55 @@ async fn a_clone_killed_midway_leaves_no_mirror_and_the_next_run_clones_cleanly(
     assert!(partials(&parent, ".components.git.partial-").is_empty(), "stale temporaries swept");
 }
 
+/// The pids of the `git clone --mirror` processes fetching `url`, read from `/proc`.
+fn clones_of(url: &str) -> Vec<String> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let args: Vec<String> =
+            cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+        if args.iter().any(|a| a == "clone")
+            && args.iter().any(|a| a == "--mirror")
+            && args.iter().any(|a| a == url)
+        {
+            pids.push(name);
+        }
+    }
+    pids
+}
+
+#[tokio::test]
+async fn git_killed_with_sigkill_mid_clone_fails_the_sync_without_a_half_mirror() {
+    let env = Env::new().await;
+    env.mirror.set_fault(UPLOAD_PACK, Fault::Slow { bytes_per_sec: 20 }, None);
+    let (url, dest) = (env.url(), env.dest());
+    let task = tokio::spawn(async move {
+        GitMirror::new(Vec::new(), fast(0)).sync(&url, &dest, &GitRef::Tag("v1.2.3".into())).await
+    });
+    while env.mirror.bytes_served(UPLOAD_PACK) == 0 {
+        assert!(!task.is_finished(), "the clone ended early: {:?}", task.await);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let pids = clones_of(&env.url());
+    assert_eq!(pids.len(), 1, "{pids:?}");
+    let killed = std::process::Command::new("kill").args(["-9", &pids[0]]).status().unwrap();
+    assert!(killed.success());
+    let err = task.await.unwrap().unwrap_err();
+    assert!(matches!(err, Error::Git { .. }), "{err:?}");
+    assert!(err.to_string().contains("SIGKILL"), "{err}");
+    assert!(!env.dest().exists(), "no half repository at the final path");
+
+    env.mirror.clear_faults();
+    let synced = env.git().sync(&env.url(), &env.dest(), &GitRef::Tag("v1.2.3".into())).await.unwrap();
+    assert_eq!((synced.commit.as_str(), synced.cloned), (env.repo.tag_commit.as_str(), true));
+    let parent = env.dest().parent().unwrap().to_owned();
+    assert!(partials(&parent, ".components.git.partial-").is_empty());
+}
+
 #[tokio::test]
 async fn urls_outside_the_policy_are_refused_before_git_runs() {
     let cache = tempfile::tempdir().unwrap();
