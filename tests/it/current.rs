@@ -64,6 +64,8 @@ async fn two_archs_with_same_named_kube_binaries_keep_both_and_a_rerun_fetches_n
     let templates = read_json(&manager.templates_manifest_cache_path());
     assert!(templates["templates"]["images"].as_array().unwrap().iter().all(|i| i["cached"] == true));
     assert!(env.cache_dir().join("registry/mirror/registry.k8s.io/pause/index.json").is_file());
+    let components = read_json(&manager.components_manifest_cache_path());
+    assert_eq!(components["components"]["source"]["cached"], true, "the Git mirror holds the ref");
     assert_zot_serves(&env);
 
     env.mirror.clear_requests();
@@ -72,10 +74,15 @@ async fn two_archs_with_same_named_kube_binaries_keep_both_and_a_rerun_fetches_n
         .mirror
         .requests()
         .into_iter()
-        .filter(|r| r.method == "GET" && !r.path.starts_with("/manifests/"))
-        .map(|r| r.path)
+        .filter(|r| !r.path.starts_with("/manifests/"))
+        .map(|r| format!("{} {}", r.method, r.path))
         .collect();
-    assert!(fetched.is_empty(), "a second run fetched {fetched:?}");
+    // Only the Git mirror talks to the server again: a fetch of all refs runs every time
+    // (the ref advertisement and, with protocol v2, one request listing the refs).
+    assert!(
+        fetched.len() <= 2 && fetched.iter().all(|r| r.contains(" /git/components.git/")),
+        "a second run fetched {fetched:?}"
+    );
 }
 
 /// Whether podplane would select a components image (BEHAVIOR.md §10), written
@@ -189,4 +196,40 @@ async fn with_a_mirror_another_arch_tries_the_arch_path_then_the_original() {
     let runc: Vec<&String> = gets.iter().filter(|p| p.starts_with("/vmconfig/artifacts/runc/")).collect();
     assert_eq!(runc.len(), 2, "the arch path, then the original: {runc:?}");
     assert!(runc[0].contains("/arm64/") && !runc[1].contains("/arm64/"), "{runc:?}");
+}
+
+#[tokio::test]
+async fn the_components_git_source_is_planned_mirrored_verified_and_reported() {
+    let env = Env::current().await;
+    let manager = primary_amd64(&env);
+    let plan = manager.download(KIND, "amd64", DownloadOptions::default().dry_run(true)).await.unwrap();
+    let git = plan.git.expect("the plan names the Git mirror");
+    assert!(git.clone && git.reference.contains("v1.2.3"), "{git:?}");
+    assert!(env.gets_under("/git/").is_empty(), "a dry run does not touch the repository");
+
+    manager.download(KIND, "amd64", DownloadOptions::default()).await.unwrap();
+    let mirror = env.cache_dir().join(&git.path);
+    assert!(mirror.join("HEAD").is_file(), "a bare mirror at {}", mirror.display());
+    let plan = manager.download(KIND, "amd64", DownloadOptions::default().dry_run(true)).await.unwrap();
+    assert!(!plan.git.unwrap().clone, "an existing mirror is fetched, not cloned");
+
+    let status = manager.cache_status(KIND, &["amd64".to_owned()]).unwrap();
+    let components = status.domains.iter().find(|d| d.domain == deps_manager::Domain::Components).unwrap();
+    let (_, commit) = components.git.clone().expect("status reports the mirror");
+    assert_eq!(commit.map(|c| c.len()), Some(40), "the mirrored commit");
+
+    std::fs::remove_dir_all(&mirror).unwrap();
+    let err = manager.verify(KIND, "amd64").unwrap_err();
+    assert!(err.to_string().contains("Git mirror missing"), "{err}");
+}
+
+#[tokio::test]
+async fn skip_components_git_leaves_the_repository_alone() {
+    let env = Env::current().await;
+    let manager = primary_amd64(&env);
+    manager.download(KIND, "amd64", DownloadOptions::default().skip_components_git(true)).await.unwrap();
+    assert!(env.gets_under("/git/").is_empty());
+    let components = read_json(&manager.components_manifest_cache_path());
+    assert!(components["components"]["source"].get("cached").is_none(), "not marked: {components}");
+    manager.verify(KIND, "amd64").unwrap();
 }

@@ -164,6 +164,9 @@ pub struct DownloadArgs {
     /// Skip the seeds manifest and seed snapshots.
     #[arg(long)]
     pub skip_seeds: bool,
+    /// Skip the bare mirror of the components' Git repository (`components.source`).
+    #[arg(long)]
+    pub skip_components_git: bool,
     /// Fetch vmconfig artifacts from `<mirror>/vmconfig/artifacts/<name>/<version>/<file>`
     /// instead of their upstream URLs.
     #[arg(long, env = "DEPS_MIRROR")]

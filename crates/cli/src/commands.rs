@@ -116,6 +116,7 @@ async fn download(manager: &Manager, args: &DownloadArgs, mode: Mode) -> anyhow:
             .addons(addons.clone())
             .skip_cross_arch_dependencies(i > 0)
             .skip_seeds(args.skip_seeds)
+            .skip_components_git(args.skip_components_git)
             .vmconfig_manifest_path(args.vmconfig.clone())
             .components_manifest_path(args.components.clone())
             .templates_manifest_path(args.templates.clone())
@@ -227,7 +228,16 @@ fn local_text(state: &DomainStatus, archs: &[String]) -> String {
                 Domain::Templates => "charts cached".to_owned(),
                 _ => "snapshots cached".to_owned(),
             };
-            format!("{version}, {cached} of {total} {what}{images}{advice}")
+            let git = match &state.git {
+                Some((name, Some(commit))) => {
+                    format!(", Git mirror {name} at {}", &commit[..commit.len().min(12)])
+                }
+                Some((name, None)) => {
+                    format!(", Git mirror {name} missing or without its ref: run `deps download`")
+                }
+                None => String::new(),
+            };
+            format!("{version}, {cached} of {total} {what}{images}{git}{advice}")
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::checks;
 use crate::error::Failure;
 use crate::events::DownloadEvent;
 use crate::files::{check_files, file_lanes};
+use crate::git::GitPlan;
 use crate::images::{ImageJob, check_images, image_lanes};
 use crate::job::{Job, Target, blocking, save_fingerprints};
 use crate::pull::Store;
@@ -35,6 +36,8 @@ struct CrossArch {
     templates: Loaded<TemplatesManifest>,
     /// The selected template images.
     template_image_jobs: Vec<ImageJob>,
+    /// The components Git source's mirror, unless there is none or it is skipped.
+    git: Option<GitPlan>,
     seeds: Option<(Loaded<SeedsManifest>, Vec<SeedPlan>)>,
 }
 
@@ -136,6 +139,7 @@ impl Manager {
             let counts = cross.as_ref().map(CrossArch::counts);
             let mut plan = self.plan_of(target_name, &vm.source, artifact_jobs, counts).await?;
             plan.vmconfig_images = vm_images.len();
+            plan.git = cross.as_ref().and_then(|c| c.git.as_ref()).map(|g| self.planned_git(g));
             return Ok(plan);
         }
 
@@ -211,6 +215,12 @@ impl Manager {
         let registry = self.registry_client(http);
         let scheduler = Scheduler::new(opts.effective_concurrency(), opts.fail_fast, events.clone());
         let mut lanes = file_lanes(queued, http, &self.download_retry, fingerprints, &events);
+        let git = cross.as_mut().and_then(|c| c.git.take());
+        let git_selected = git.is_some();
+        if let Some(git) = git {
+            run_plan.git = Some(self.planned_git(&git));
+            lanes.push(vec![self.git_unit(git, &events)]);
+        }
         if !queued_images.is_empty() {
             let store = Store::open(images_root, registry.clone(), Arc::clone(fingerprints)).await?;
             lanes.extend(image_lanes(queued_images, &store, &events));
@@ -273,7 +283,11 @@ impl Manager {
                     components.mark_cached(*i);
                 }
             }
-            if images_complete(|t| matches!(t, Target::Image(_))) {
+            if let Some(source) = components.components.source.as_mut() {
+                source.cached = present.contains(&Target::Git);
+            }
+            let git_complete = !git_selected || present.contains(&Target::Git);
+            if images_complete(|t| matches!(t, Target::Image(_))) && git_complete {
                 let raw = components.to_cached_json();
                 self.off_thread(move |m| m.write_cached_components_manifest(&raw)).await?;
             }
@@ -437,7 +451,11 @@ impl Manager {
             let plans = plan_seeds(self, &seeds)?;
             Some((seeds, plans))
         };
-        Ok(CrossArch { components, image_jobs, templates, template_image_jobs, seeds })
+        let git = match &components.manifest.components.source {
+            Some(source) if !opts.skip_components_git => Some(self.plan_git(source)?),
+            _ => None,
+        };
+        Ok(CrossArch { components, image_jobs, templates, template_image_jobs, git, seeds })
     }
 }
 

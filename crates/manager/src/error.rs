@@ -245,6 +245,8 @@ pub enum Cause<'a> {
     Url,
     /// Local settings are wrong (CA certificate, Docker config).
     Settings,
+    /// A program deps runs (git) is not installed; the message says what to do.
+    MissingTool,
     /// Another process holds the cache lock.
     Locked,
     /// A cached file (manifest copy, `index.json`) does not parse.
@@ -290,7 +292,7 @@ impl Cause<'_> {
                 "check the network, proxy and mirror, then run `deps download` again: verified \
                  files are kept and partial ones resume"
             }
-            Cause::Url => return None,
+            Cause::Url | Cause::MissingTool => return None,
             Cause::Settings => "check --ca-cert, the proxy settings and ~/.docker/config.json",
             Cause::Locked => "wait for the other `deps` to finish, or run without --no-wait",
             Cause::CorruptCache => "a cached file is damaged: run `deps verify`, then `deps download`",
@@ -344,6 +346,10 @@ fn transport_cause(err: &deps_transport::Error) -> Cause<'_> {
         | T::InvalidReference { .. }
         | T::RedirectRefused { .. } => Cause::Url,
         T::TimedOut { .. } => Cause::Network,
+        T::Git { .. } => Cause::Network,
+        T::GitRefNotFound { .. } | T::GitRefInvalid { .. } => Cause::Manifest,
+        T::GitIo { path, source } => Cause::Disk { path: Some(path), error: source },
+        T::GitMissing { .. } => Cause::MissingTool,
         T::CaCert { .. } | T::Client(_) | T::DockerConfig { .. } => Cause::Settings,
         T::Store(err) => store_cause(err),
         T::Task(_) => Cause::Bug,

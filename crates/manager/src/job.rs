@@ -37,6 +37,8 @@ pub(crate) enum Target {
     VmImage(usize),
     /// A template image, by its index in the templates manifest.
     TemplateImage(usize),
+    /// The components Git source's mirror.
+    Git,
     /// A template chart, by its index in the templates manifest, with its chart layer digest.
     Chart(usize, Digest),
 }

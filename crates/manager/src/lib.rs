@@ -21,6 +21,7 @@ mod download;
 mod error;
 mod events;
 mod files;
+mod git;
 mod images;
 mod job;
 mod manager;
@@ -48,5 +49,7 @@ pub use events::{DownloadEvent, DownloadEventType, ProgressFn};
 pub use images::populate_components_zot_store;
 pub use manager::Manager;
 pub use options::{DEFAULT_CONCURRENCY, DownloadOptions};
-pub use report::{CacheStatus, DomainStatus, DownloadPlan, PlannedFile, SharedCounts, VerifyReport};
+pub use report::{
+    CacheStatus, DomainStatus, DownloadPlan, PlannedFile, PlannedGit, SharedCounts, VerifyReport,
+};
 pub use verify::VerifyOptions;

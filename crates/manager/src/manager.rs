@@ -114,6 +114,11 @@ impl Manager {
         }
     }
 
+    /// The hosts plain HTTP may reach besides loopback ones.
+    pub(crate) fn insecure_hosts(&self) -> &[String] {
+        &self.insecure_hosts
+    }
+
     /// The mirror's base URL.
     pub fn base_url(&self) -> &str {
         &self.base_url

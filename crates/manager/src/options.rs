@@ -39,6 +39,8 @@ pub struct DownloadOptions {
     pub skip_cross_arch_dependencies: bool,
     /// Skip loading and caching the seeds manifest and snapshots.
     pub skip_seeds: bool,
+    /// Skip the components Git source's mirror.
+    pub skip_components_git: bool,
     /// Read the vmconfig manifest from this local file instead of the mirror.
     pub vmconfig_manifest_path: Option<PathBuf>,
     /// Read the components manifest from this local file instead of the mirror.
@@ -89,6 +91,8 @@ setters! {
     skip_cross_arch_dependencies: bool,
     /// Sets [`DownloadOptions::skip_seeds`].
     skip_seeds: bool,
+    /// Sets [`DownloadOptions::skip_components_git`].
+    skip_components_git: bool,
     /// Sets [`DownloadOptions::vmconfig_manifest_path`].
     vmconfig_manifest_path: Option<PathBuf>,
     /// Sets [`DownloadOptions::components_manifest_path`].
@@ -124,6 +128,7 @@ impl std::fmt::Debug for DownloadOptions {
             .field("addons", &self.addons)
             .field("skip_cross_arch_dependencies", &self.skip_cross_arch_dependencies)
             .field("skip_seeds", &self.skip_seeds)
+            .field("skip_components_git", &self.skip_components_git)
             .field("mirror", &self.mirror)
             .finish_non_exhaustive()
     }

@@ -40,7 +40,7 @@ impl Manager {
         shared: Option<SharedCounts>,
     ) -> DownloadPlan {
         let cache_dir = self.cache_dir().to_owned();
-        DownloadPlan { target, manifest_source, cache_dir, missing, vmconfig_images: 0, shared }
+        DownloadPlan { target, manifest_source, cache_dir, missing, vmconfig_images: 0, shared, git: None }
     }
 
     /// One job as a planned file, its path relative to the cache root.

@@ -22,6 +22,22 @@ pub struct DownloadPlan {
     pub vmconfig_images: usize,
     /// The counts of the work shared across archs; `None` when this run skips it.
     pub shared: Option<SharedCounts>,
+    /// The components Git source's mirror; `None` without one, or when skipped.
+    pub git: Option<PlannedGit>,
+}
+
+/// What a run does for the components Git source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PlannedGit {
+    /// The repository (credentials removed).
+    pub url: String,
+    /// The ref it must hold (`tag v1.2.3`, ...).
+    pub reference: String,
+    /// The mirror's directory, relative to the cache root.
+    pub path: PathBuf,
+    /// True when the mirror would be cloned, false when an existing one would be fetched.
+    pub clone: bool,
 }
 
 /// One file a run fetches.
@@ -69,6 +85,9 @@ pub struct DomainStatus {
     pub images_cached: usize,
     /// Runtime images selected (vmconfig: for this arch; templates: for the archs asked).
     pub images_total: usize,
+    /// Components: the Git mirror of the source (`<path> (<ref>)`) and the commit it holds
+    /// for the ref, `None` inside when the mirror or the ref is missing.
+    pub git: Option<(String, Option<String>)>,
 }
 
 impl DomainStatus {

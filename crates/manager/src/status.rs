@@ -5,6 +5,8 @@ use deps_manifest::{
     ComponentImageFilter, ComponentsManifest, Manifest, RECOMMENDED_ADDONS, SeedsManifest, TemplatesManifest,
 };
 
+use deps_transport::GitMirrorState;
+
 use crate::images::ImageJob;
 use crate::job::Target;
 use crate::report::{CacheStatus, DomainStatus};
@@ -86,6 +88,7 @@ impl Manager {
                 total: 0,
                 images_cached: 0,
                 images_total: 0,
+                git: None,
             };
             if let Some((m, _)) = self.read_cached_manifest(kind, arch)? {
                 let selected = m.image_indexes(std::slice::from_ref(arch));
@@ -111,6 +114,7 @@ impl Manager {
             total,
             images_cached: 0,
             images_total: 0,
+            git: None,
         };
         domains.push(match self.read_cached_components_manifest()? {
             Some((m, _)) => {
@@ -129,7 +133,13 @@ impl Manager {
                     .map(|(_, img)| img.cached)
                     .collect();
                 let cached = selected.iter().filter(|c| **c).count();
-                shared(Domain::Components, Some(m.components.version), cached, selected.len())
+                let mut status =
+                    shared(Domain::Components, Some(m.components.version), cached, selected.len());
+                status.git = self.git_state()?.map(|(name, state)| match state {
+                    GitMirrorState::At { commit } => (name, Some(commit)),
+                    _ => (name, None),
+                });
+                status
             }
             None => shared(Domain::Components, None, 0, 0),
         });

@@ -19,6 +19,8 @@ use deps_manifest::{Digest, Manifest};
 use deps_oci::ImageBlobs;
 use deps_store::{CacheLock, Fingerprints, LockWait};
 
+use deps_transport::GitMirrorState;
+
 use crate::images::ImageJob;
 use crate::job::Target;
 use crate::job::save_fingerprints;
@@ -96,6 +98,7 @@ impl Manager {
         let shared = !opts.skip_cross_arch_dependencies;
         if shared {
             self.plan_seed_checks(&mut checks, &mut problems)?;
+            problems.extend(self.git_problem()?);
         }
         self.plan_image_checks(vm_images, shared, &mut checks, &mut problems)?;
         if shared {
@@ -106,6 +109,23 @@ impl Manager {
         problems.extend(check_contents(checks, &fingerprints, opts.deep));
         self.save_fingerprints_if_idle(&fingerprints);
         if problems.is_empty() { Ok(manifest) } else { Err(Error::Incomplete { problems }) }
+    }
+
+    /// What is wrong with the components source's mirror, when the cached manifest marks it cached.
+    fn git_problem(&self) -> Result<Option<Problem>, Error> {
+        let Some((name, state)) = self.git_state()? else { return Ok(None) };
+        let path = self.layout().git_cache_dir();
+        let problem = |reason: &str| Problem {
+            domain: Domain::Components,
+            item: name.clone(),
+            path: path.clone(),
+            reason: reason.to_owned(),
+        };
+        Ok(match state {
+            GitMirrorState::At { .. } => None,
+            GitMirrorState::Absent => Some(problem("Git mirror missing")),
+            GitMirrorState::RefMissing => Some(problem("the Git mirror does not hold the ref")),
+        })
     }
 
     /// Plans every cached seed snapshot.

@@ -55,6 +55,12 @@ pub fn dry_run_line(plan: &DownloadPlan) -> serde_json::Value {
             "cache_dir": plan.cache_dir.display().to_string(),
             "missing": missing,
             "vmconfig_images": plan.vmconfig_images,
+            "git": plan.git.as_ref().map(|g| json!({
+                "url": g.url,
+                "ref": g.reference,
+                "path": g.path.display().to_string(),
+                "action": if g.clone { "clone" } else { "fetch" },
+            })),
             "shared": shared,
         },
     })

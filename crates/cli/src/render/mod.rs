@@ -202,6 +202,15 @@ pub fn plan_text(plan: &DownloadPlan) -> String {
         }
     }
     out.push_str(&format!("VMConfig images: {}\n", plan.vmconfig_images));
+    if let Some(git) = &plan.git {
+        let action = if git.clone { "clone" } else { "fetch" };
+        out.push_str(&format!(
+            "Components Git source: would {action} {} ({}) into {}\n",
+            git.url,
+            git.reference,
+            git.path.display()
+        ));
+    }
     if let Some(shared) = &plan.shared {
         out.push_str(&format!("Component images: {}\n", shared.component_images));
         out.push_str(&format!("Template charts: {}\n", shared.template_charts));
