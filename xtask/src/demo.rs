@@ -8,7 +8,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-use xtask::fixtures::{self, FixtureOptions};
+use xtask::fixtures::{self, FixtureOptions, Shape};
 use xtask::mirror::Mirror;
 
 /// Options of `cargo xtask demo`.
@@ -34,6 +34,8 @@ pub(crate) fn run(opts: &DemoOptions) -> anyhow::Result<()> {
     step("generating the fixture mirror");
     let mut fixture_opts = FixtureOptions::new(mirror_dir.clone());
     fixture_opts.scale = opts.scale;
+    // Today's podplane manifests: runtime images, per-arch kube binaries, the components Git source.
+    fixture_opts.shape = Shape::Current;
     let summary = fixtures::generate(&fixture_opts)?;
     println!("{} files, {} bytes, scale 1/{}", summary.files, summary.total_bytes, summary.scale);
 
