@@ -53,7 +53,10 @@ fn manager(cli: &Cli, settings: &Settings) -> anyhow::Result<Manager> {
         }),
         ..defaults
     };
-    manager = manager.with_client(HttpClient::new(&config)?);
+    // Building a client costs milliseconds (TLS roots): only when the manager's own will not do.
+    if config != ClientConfig::default() {
+        manager = manager.with_client(HttpClient::new(&config)?);
+    }
     if matches!(cli.command, Command::Status(_)) {
         manager =
             manager.with_retry_policies(RetryPolicy::manifest().with_max_retries(1), RetryPolicy::download());

@@ -129,7 +129,9 @@ impl Store {
                 let (adopting, digest, name) = (layout.clone(), blob.digest.clone(), item.to_owned());
                 let fingerprints = Arc::clone(&self.fingerprints);
                 let dest = blocking(move || {
-                    let dest = adopting.adopt_staged(&digest).map_err(|e| Error::layout(&name, e))?;
+                    // Made durable once for all of the image's blobs, before index.json names them.
+                    let dest =
+                        adopting.adopt_staged_unsynced(&digest).map_err(|e| Error::layout(&name, e))?;
                     record_fingerprint(&fingerprints, &dest, &digest);
                     Ok(dest)
                 })
@@ -186,6 +188,7 @@ impl Store {
         let (item, layout, fingerprints) = (item.to_owned(), layout.clone(), Arc::clone(&self.fingerprints));
         blocking(move || {
             let oci = |e| Error::layout(&item, e);
+            layout.sync_blobs().map_err(oci)?;
             layout.ensure_layout_file().map_err(oci)?;
             for manifest in &manifests {
                 layout.put_blob(&manifest.digest, &manifest.bytes).map_err(oci)?;

@@ -96,6 +96,14 @@ impl RepoLayout {
     /// matched), so it is not hashed again. A missing staged file is
     /// [`Error::MissingBlob`] naming the staging path.
     pub fn adopt_staged(&self, digest: &Digest) -> Result<PathBuf> {
+        let dest = self.adopt_staged_unsynced(digest)?;
+        deps_store::sync_dir(dest.parent().unwrap_or(&self.dir))?;
+        Ok(dest)
+    }
+
+    /// [`Self::adopt_staged`] without making the rename durable yet: for many
+    /// blobs in a row, followed by one [`Self::sync_blobs`] before `index.json` names them.
+    pub fn adopt_staged_unsynced(&self, digest: &Digest) -> Result<PathBuf> {
         let staged = self.staging_path(digest);
         match std::fs::symlink_metadata(&staged) {
             Ok(meta) if meta.is_file() => {}
@@ -109,8 +117,18 @@ impl RepoLayout {
             path: dest.clone(),
             source,
         })?;
-        deps_store::sync_dir(&dir)?;
         Ok(dest)
+    }
+
+    /// Makes every rename into `blobs/<algo>/` durable (one directory sync per algorithm present).
+    pub fn sync_blobs(&self) -> Result<()> {
+        for algo in ["sha256", "sha512"] {
+            let dir = self.dir.join("blobs").join(algo);
+            if dir.is_dir() {
+                deps_store::sync_dir(&dir)?;
+            }
+        }
+        Ok(())
     }
 
     /// The layout's `index.json`.

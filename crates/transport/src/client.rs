@@ -19,7 +19,7 @@ use crate::error::redact;
 use crate::redirect;
 
 /// Settings of the HTTP client.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientConfig {
     /// Idle connections kept per host (the download concurrency).
     pub concurrency: usize,
