@@ -149,6 +149,34 @@ impl Tmux {
         Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success())
     }
 
+    /// Runs `deps download --arch arm64` against `env` in a 160x40 tmux session
+    /// named `deps`, the shell lines of `before` first, then prints `DEPS-EXIT=<code>`
+    /// and stays; `None` (with a note) when tmux is missing and not required.
+    fn run_deps(env: &Env, name: &str, before: &str) -> Option<Tmux> {
+        if !Tmux::available() {
+            // CI sets DEPS_REQUIRE_TOOLS so a missing tool fails instead of skipping.
+            assert!(std::env::var_os("DEPS_REQUIRE_TOOLS").is_none(), "tmux is required but not installed");
+            eprintln!("note: tmux is not installed; skipping the pseudo-terminal test");
+            return None;
+        }
+        let script = env.dir.path().join("run.sh");
+        let exports: String = env.vars().iter().map(|(k, v)| format!("export {k}='{v}'\n")).collect();
+        let bin = env!("CARGO_BIN_EXE_deps-cli");
+        let body = format!(
+            "{exports}unset DEPS_MIRROR\n{before}'{bin}' download --arch arm64\necho \"DEPS-EXIT=$?\"\nsleep 60\n"
+        );
+        std::fs::write(&script, body).unwrap();
+        let tmux = Tmux { socket: format!("deps-{name}-{}", std::process::id()) };
+        let started = tmux
+            .cmd()
+            .args(["new-session", "-d", "-s", "deps", "-x", "160", "-y", "40"])
+            .arg(format!("sh '{}'", script.display()))
+            .status()
+            .unwrap();
+        assert!(started.success());
+        Some(tmux)
+    }
+
     fn cmd(&self) -> Command {
         let mut cmd = Command::new("tmux");
         cmd.args(["-L", &self.socket, "-f", "/dev/null"]);
@@ -168,35 +196,11 @@ impl Drop for Tmux {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_terminal_shows_bars_while_downloading_and_a_clean_summary_at_the_end() {
-    if !Tmux::available() {
-        // CI sets DEPS_REQUIRE_TOOLS so a missing tool fails instead of skipping.
-        assert!(std::env::var_os("DEPS_REQUIRE_TOOLS").is_none(), "tmux is required but not installed");
-        eprintln!("note: tmux is not installed; skipping the pseudo-terminal test");
-        return;
-    }
     let env = Env::new(200).await;
     let (path, size) = env.os_image();
     // Slow enough to see the bars for about two seconds.
     env.mirror.set_fault(&path, Fault::Slow { bytes_per_sec: (size / 2).max(1) }, None);
-
-    let script = env.dir.path().join("run.sh");
-    let exports: String = env.vars().iter().map(|(k, v)| format!("export {k}='{v}'\n")).collect();
-    let bin = env!("CARGO_BIN_EXE_deps-cli");
-    std::fs::write(
-        &script,
-        format!(
-            "{exports}unset DEPS_MIRROR\n'{bin}' download --arch arm64\necho \"DEPS-EXIT=$?\"\nsleep 60\n"
-        ),
-    )
-    .unwrap();
-    let tmux = Tmux { socket: format!("deps-progress-{}", std::process::id()) };
-    let started = tmux
-        .cmd()
-        .args(["new-session", "-d", "-s", "deps", "-x", "160", "-y", "40"])
-        .arg(format!("sh '{}'", script.display()))
-        .status()
-        .unwrap();
-    assert!(started.success());
+    let Some(tmux) = Tmux::run_deps(&env, "progress", "") else { return };
 
     let bar = overall_bar;
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -226,37 +230,14 @@ fn overall_bar(line: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_on_a_terminal_clears_the_bars_and_says_the_partials_are_kept() {
-    if !Tmux::available() {
-        assert!(std::env::var_os("DEPS_REQUIRE_TOOLS").is_none(), "tmux is required but not installed");
-        eprintln!("note: tmux is not installed; skipping the pseudo-terminal test");
-        return;
-    }
     let env = Env::new(200).await;
     let (path, size) = env.os_image();
     // Slow enough that Ctrl-C comes long before the end.
     env.mirror.set_fault(&path, Fault::Slow { bytes_per_sec: (size / 20).max(1) }, None);
 
-    let script = env.dir.path().join("run.sh");
-    let exports: String = env.vars().iter().map(|(k, v)| format!("export {k}='{v}'\n")).collect();
-    let bin = env!("CARGO_BIN_EXE_deps-cli");
     // The shell survives the Ctrl-C (a trap, unlike an ignored signal, is not inherited) to report
     // the exit code.
-    std::fs::write(
-        &script,
-        format!(
-            "{exports}unset DEPS_MIRROR\ntrap 'true' INT\n'{bin}' download --arch arm64\n\
-             echo \"DEPS-EXIT=$?\"\nsleep 60\n"
-        ),
-    )
-    .unwrap();
-    let tmux = Tmux { socket: format!("deps-ctrl-c-{}", std::process::id()) };
-    let started = tmux
-        .cmd()
-        .args(["new-session", "-d", "-s", "deps", "-x", "160", "-y", "40"])
-        .arg(format!("sh '{}'", script.display()))
-        .status()
-        .unwrap();
-    assert!(started.success());
+    let Some(tmux) = Tmux::run_deps(&env, "ctrl-c", "trap 'true' INT\n") else { return };
 
     let partial = env.cache().join(format!("{}.partial", path.trim_start_matches('/')));
     let deadline = Instant::now() + Duration::from_secs(30);
